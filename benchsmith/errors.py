@@ -1,0 +1,51 @@
+"""The exceptions benchsmith raises on purpose. Each carries a message meant for a person."""
+
+from __future__ import annotations
+
+
+class BenchsmithError(Exception):
+    """Base class: the CLI prints these without a traceback and exits non-zero."""
+
+
+class SpecError(BenchsmithError):
+    """A suite spec that cannot be used: names the file, the field path and what was expected."""
+
+
+class SeedError(BenchsmithError):
+    """A seed file that is missing, empty or malformed: names the file and line."""
+
+
+class UnknownNameError(BenchsmithError, KeyError):
+    """A stage name that is not registered: lists the known names and the closest match."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class EndpointError(BenchsmithError):
+    """An LLM endpoint that could not be reached: names the URL and what was tried."""
+
+
+class LLMOutputError(BenchsmithError):
+    """A model answer that failed schema validation even after the repair retry."""
+
+    def __init__(self, message: str, *, raw: str = "", reason: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.reason = reason
+
+
+class BudgetExhausted(BenchsmithError):
+    """The run's maximum number of LLM calls has been spent."""
+
+
+class PublishError(BenchsmithError):
+    """A version could not be published (e.g. it already exists)."""
+
+
+class LLMRequestError(BenchsmithError):
+    """A request that kept failing (429, 5xx, timeout) after all retries; the item is dropped, the run goes on."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

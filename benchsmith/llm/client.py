@@ -1,0 +1,394 @@
+"""The one place benchsmith talks to an LLM: `LLMClient.complete_json`.
+
+One `AsyncOpenAI` per client and event loop, with the openai library's own retries
+switched off: we retry here, so that backoff, `Retry-After`, the call budget and the
+usage counters all see every attempt. Answers are asked for as JSON constrained by a
+JSON schema, validated, repaired once if invalid, and cached on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import re
+import sys
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import openai
+from jsonschema.exceptions import best_match
+
+from benchsmith.errors import EndpointError, LLMOutputError, LLMRequestError
+from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
+from benchsmith.llm.usage import CallBudget, UsageMeter
+
+log = logging.getLogger("benchsmith.llm")
+
+# The HTTP library this openai version is built on (httpx, or httpx2 in openai >= 3):
+# pools and timeouts must be that library's own types, or every request goes through a
+# slow compatibility path.
+_HX = sys.modules[next(c for c in openai.DefaultAsyncHttpxClient.__mro__
+                       if c.__name__ == "AsyncClient").__module__.split(".")[0]]
+
+ResponseFormatStyle = Literal["json_schema", "json_object_schema"]
+"""How the schema is sent. 'json_schema': OpenAI's structured outputs (OpenAI, vLLM,
+Ollama). 'json_object_schema': `{"type": "json_object", "schema": ...}`, the only form
+llama-cpp-python's server (0.3.x) constrains by; it rejects 'json_schema' with a 422."""
+
+# Connection failures (refused, DNS) are retried a few times quickly: a server that is
+# starting may need a moment, a server that is absent should be reported in seconds.
+_CONNECT_RETRIES = 3
+_CONNECT_BACKOFF_S = 0.25
+_RETRY_AFTER_CAP_S = 120.0
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class ConcurrencyLimiter:
+    """At most `limit` requests in flight, shared by the clients that hold it.
+
+    asyncio primitives belong to one event loop, so there is one semaphore per loop: a
+    client used from several `asyncio.run` calls or threads keeps working.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"concurrency must be >= 1, got {limit}")
+        self.limit = limit
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+
+    def semaphore(self) -> asyncio.Semaphore:
+        """The semaphore of the running event loop."""
+        loop = asyncio.get_running_loop()
+        sem = self._by_loop.get(loop)
+        if sem is None:
+            with self._lock:
+                sem = self._by_loop.get(loop)
+                if sem is None:
+                    sem = self._by_loop[loop] = asyncio.Semaphore(self.limit)
+        return sem
+
+
+_validators: dict[str, Any] = {}
+
+
+def _validator_for(schema: dict[str, Any], schema_json: str) -> Any:
+    """A compiled validator per distinct schema (checked once, reused for every answer)."""
+    v = _validators.get(schema_json)
+    if v is None:
+        if len(_validators) > 1024:  # schemas built per request must not grow this forever
+            _validators.clear()
+        cls = jsonschema.validators.validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as err:
+            raise ValueError(f"invalid JSON schema passed to complete_json: {err.message}") from None
+        v = _validators[schema_json] = cls(schema)
+    return v
+
+
+def _retry_after_s(response: Any) -> float | None:
+    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if any."""
+    if response is None:
+        return None
+    headers = response.headers
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:  # an HTTP date
+            when = email.utils.parsedate_to_datetime(value)
+            return max(when.timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def _parse_json_object(text: str | None) -> tuple[Any, str | None]:
+    """(value, None) or (None, problem). Tolerates a ```json fence and text around one object."""
+    if not text or not text.strip():
+        return None, "the reply was empty"
+    try:
+        return json.loads(text), None
+    except ValueError as err:
+        first_error = f"not valid JSON ({err})"
+    m = _FENCE.match(text)
+    candidates = [m.group(1)] if m else []
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start:end + 1])
+    for cand in candidates:
+        try:
+            return json.loads(cand), None
+        except ValueError:
+            continue
+    return None, first_error
+
+
+def _schema_problem(validator: Any, value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    err = best_match(validator.iter_errors(value))
+    if err is None:
+        return None
+    where = err.json_path if err.path else "the top level"
+    return f"{err.message} (at {where})"
+
+
+class LLMClient:
+    """Schema-constrained JSON completions from one OpenAI-compatible endpoint for one role."""
+
+    def __init__(self, *, base_url: str, model: str, role: str = "generator", api_key: str = "not-needed",
+                 concurrency: int = 8, max_retries: int = 4, timeout_s: float = 60.0,
+                 temperature: float = 0.7, max_tokens: int = 512,
+                 cache_dir: Path | None = None, budget: CallBudget | None = None, usage: UsageMeter | None = None,
+                 response_format_style: ResponseFormatStyle = "json_schema",
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
+                 limiter: ConcurrencyLimiter | None = None) -> None:
+        """
+        Args beyond the obvious:
+            cache_dir: folder of the on-disk answer cache; None disables caching.
+            budget: the run's shared call budget; None means unlimited.
+            usage: the run's shared usage meter; a private one is made if None.
+            response_format_style: how the schema is sent (see `ResponseFormatStyle`). A
+                'json_schema' client that gets a 400/422 naming response_format switches
+                to 'json_object_schema' by itself.
+            backoff_base_s, backoff_max_s: exponential backoff between retries.
+            limiter: share one in-flight limit between clients of the same endpoint;
+                default: a private limit of `concurrency`.
+        """
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.role = role
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.response_format_style: ResponseFormatStyle = response_format_style
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.limiter = limiter or ConcurrencyLimiter(concurrency)
+        self.cache = ResponseCache(cache_dir) if cache_dir is not None else None
+        self.budget = budget
+        self.usage = usage if usage is not None else UsageMeter()
+        self._api_key = api_key
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary())
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"LLMClient(role={self.role!r}, model={self.model!r}, base_url={self.base_url!r})"
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _openai(self) -> openai.AsyncOpenAI:
+        """This event loop's AsyncOpenAI, with a connection pool sized for the concurrency."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            n = self.limiter.limit
+            timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
+            # Keep-alive for every request we may have in flight (no reconnects under load),
+            # and headroom above it: a pool at its limit queues requests, and its queue scan is slow.
+            http = openai.DefaultAsyncHttpxClient(
+                limits=_HX.Limits(max_connections=max(2 * n, 100), max_keepalive_connections=n,
+                                  keepalive_expiry=30.0),
+                timeout=timeout)
+            client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
+                                        timeout=timeout, http_client=http)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool (others close when their loop is collected)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _response_format(self, schema: dict[str, Any], schema_name: str) -> dict[str, Any]:
+        if self.response_format_style == "json_object_schema":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+
+    def _backoff(self, attempt: int, base: float) -> float:
+        d = min(self.backoff_max_s, base * (2 ** attempt))
+        return d / 2 + random.uniform(0, d / 2)  # "equal jitter": spread retries, keep a floor
+
+    async def _send(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
+                    temperature: float, max_tokens: int) -> str | None:
+        """One answered request (with retries); returns the message content."""
+        attempt = 0
+        connect_failures = 0
+        started = time.monotonic()
+        sem = self.limiter.semaphore()
+        client = self._openai()
+        while True:
+            retry_after: float | None = None
+            try:
+                async with sem:
+                    # The documented raw-request path of AsyncOpenAI: same wire format, same
+                    # errors, without the typed request transform and response models
+                    # (which walk the whole JSON schema on every call: ~1 ms of CPU each).
+                    resp = await client.post("/chat/completions", cast_to=object, body={
+                        "model": self.model, "messages": messages,
+                        "response_format": self._response_format(schema, schema_name),
+                        "temperature": temperature, "max_tokens": max_tokens})
+            except openai.APITimeoutError:
+                reason = "timeout"
+            except openai.APIConnectionError as err:
+                connect_failures += 1
+                if connect_failures > min(self.max_retries, _CONNECT_RETRIES):
+                    cause = err.__cause__ or err
+                    raise EndpointError(
+                        f"cannot reach the LLM endpoint {self.base_url} (role {self.role!r}, model {self.model!r}): "
+                        f"{type(cause).__name__}: {cause or 'connection failed'}; tried {connect_failures} times over "
+                        f"{time.monotonic() - started:.1f} s. Is the server running? Check llm.{self.role}.base_url "
+                        f"in the spec or OPENAI_BASE_URL.") from None
+                self.usage.record_retry(self.role)
+                await asyncio.sleep(self._backoff(connect_failures - 1, _CONNECT_BACKOFF_S))
+                continue
+            except openai.APIStatusError as err:
+                status = err.status_code
+                if status in (400, 422) and self.response_format_style == "json_schema" \
+                        and "response_format" in str(err):
+                    # llama-cpp-python's server only knows {"type": "json_object", "schema": ...}.
+                    log.info("%s rejected response_format json_schema; using json_object+schema", self.base_url)
+                    self.response_format_style = "json_object_schema"
+                    continue
+                if status in (401, 403):
+                    raise EndpointError(f"the LLM endpoint {self.base_url} refused the API key (HTTP {status}) "
+                                        f"for role {self.role!r}; check the key's environment variable") from None
+                if status == 404:
+                    raise EndpointError(f"the LLM endpoint {self.base_url} answered 404 for model {self.model!r} "
+                                        f"(role {self.role!r}): wrong base_url (it should end in /v1) or model "
+                                        "name") from None
+                if status != 429 and status < 500 and status != 408:
+                    raise LLMRequestError(f"{self.base_url} rejected the request (HTTP {status}): "
+                                          f"{str(err)[:300]}", reason=f"http_{status}") from None
+                reason = "rate_limited" if status == 429 else f"http_{status}"
+                retry_after = _retry_after_s(err.response)
+            else:
+                return self._content(resp)
+            if attempt >= self.max_retries:
+                raise LLMRequestError(f"{self.base_url} ({self.model}): {reason} after {attempt + 1} attempts",
+                                      reason=reason)
+            delay = (min(retry_after, _RETRY_AFTER_CAP_S) + random.uniform(0, 0.05 * max(retry_after, 1.0))
+                     if retry_after is not None else self._backoff(attempt, self.backoff_base_s))
+            log.debug("%s: %s, retry %d in %.2f s", self.base_url, reason, attempt + 1, delay)
+            attempt += 1
+            self.usage.record_retry(self.role)
+            await asyncio.sleep(delay)
+
+    def _content(self, resp: Any) -> str | None:
+        """Record the response's token usage and return its message content."""
+        if not isinstance(resp, dict):
+            raise LLMRequestError(f"{self.base_url} answered with something that is not a chat completion: "
+                                  f"{str(resp)[:200]!r}", reason="bad_response")
+        u = resp.get("usage") or {}
+        self.usage.record_call(self.role, int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+        try:
+            content = resp["choices"][0]["message"].get("content")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise LLMRequestError(f"{self.base_url} answered without choices[0].message: {str(resp)[:200]!r}",
+                                  reason="bad_response") from None
+        return content if isinstance(content, str) or content is None else json.dumps(content)
+
+    # -- public ------------------------------------------------------------------------
+
+    async def complete_json(self, messages: list[dict[str, str]], schema: dict, *, schema_name: str = "answer",
+                            temperature: float | None = None, max_tokens: int | None = None,
+                            cache_salt: str = "") -> dict:
+        """Ask for a JSON object conforming to `schema`; return it parsed and validated.
+
+        A cached answer is returned without any request. Otherwise one budget unit is
+        spent, the request is retried on 429/5xx/timeouts/connection errors, and an
+        answer that is not valid JSON or does not match the schema gets one repair
+        request (one more budget unit) that shows the model its mistake.
+
+        Raises:
+            LLMOutputError: the answer was still invalid after the repair
+                (reason 'invalid_json' or 'schema_mismatch').
+            LLMRequestError: retries ran out (reason 'rate_limited', 'timeout', 'http_500', ...).
+            EndpointError: the endpoint cannot be reached or refuses us (bad key, bad URL).
+            BudgetExhausted: the run's call budget is spent.
+        """
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
+        temperature = self.temperature if temperature is None else temperature
+        max_tokens = self.max_tokens if max_tokens is None else max_tokens
+        schema_json = canonical_json(schema)
+        validator = _validator_for(schema, schema_json)
+        key = None
+        if self.cache is not None:
+            key = cache_key(base_url=self.base_url, model=self.model, messages=messages, schema_json=schema_json,
+                            params={"temperature": temperature, "max_tokens": max_tokens, "name": schema_name},
+                            cache_salt=cache_salt)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage.record_cache_hit(self.role)
+                return hit
+        try:
+            result = await self._answer(messages, schema, schema_name, schema_json, validator, temperature, max_tokens)
+        except (LLMOutputError, LLMRequestError) as err:
+            self.usage.record_failure(self.role, err.reason)
+            raise
+        except EndpointError:
+            self.usage.record_failure(self.role, "endpoint_error")
+            raise
+        if key is not None:
+            self.cache.put(key, result, {"model": self.model, "role": self.role})  # type: ignore[union-attr]
+        return result
+
+    async def _answer(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
+                      schema_json: str, validator: Any, temperature: float, max_tokens: int) -> dict[str, Any]:
+        if self.budget is not None:
+            self.budget.acquire()
+        text = await self._send(messages, schema, schema_name, temperature, max_tokens)
+        value, problem = _parse_json_object(text)
+        reason = "invalid_json" if problem else "schema_mismatch"
+        problem = problem or _schema_problem(validator, value)
+        if problem is None:
+            return value  # type: ignore[no-any-return]
+
+        # One repair: show the model its answer and what is wrong with it.
+        log.debug("%s: invalid answer (%s), asking for a repair", self.role, problem)
+        if self.budget is not None:
+            self.budget.acquire()
+        self.usage.record_repair(self.role)
+        repair = [*messages,
+                  {"role": "assistant", "content": (text or "")[:4000]},
+                  {"role": "user", "content": (
+                      f"Your reply was not valid: {problem}. Reply again with only a JSON object that conforms "
+                      f"to this JSON schema, and no other text:\n{schema_json}")}]
+        text2 = await self._send(repair, schema, schema_name, temperature, max_tokens)
+        value2, problem2 = _parse_json_object(text2)
+        reason = "invalid_json" if problem2 else "schema_mismatch"
+        problem2 = problem2 or _schema_problem(validator, value2)
+        if problem2 is None:
+            return value2  # type: ignore[no-any-return]
+        raise LLMOutputError(f"{self.model} at {self.base_url} gave an invalid answer twice: {problem2}",
+                             raw=text2 or "", reason=reason)

@@ -1,0 +1,141 @@
+"""Which endpoint and model each role talks to, and the clients for them.
+
+Per field, the first that is set wins:
+
+- base_url: the spec's `llm.<role>.base_url` → env OPENAI_BASE_URL → the embedded server.
+  (A model named in the spec or OPENAI_MODEL with no base URL anywhere, but with an API
+  key in the environment, means OpenAI itself.)
+- model: the spec's `llm.<role>.model` → env OPENAI_MODEL → (embedded) SmolLM2.
+- API key: env var named by `api_key_env` (default OPENAI_API_KEY) → "not-needed".
+
+Secrets come only from the environment; they are never logged, stored or shown in a repr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from benchsmith.errors import SpecError
+from benchsmith.llm.client import ConcurrencyLimiter, LLMClient, ResponseFormatStyle
+from benchsmith.llm.usage import CallBudget, UsageMeter
+from benchsmith.spec import EndpointSpec, LLMSpec
+
+OPENAI_URL = "https://api.openai.com/v1"
+ROLES: tuple[str, ...] = ("generator", "judge")
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    """Where one role's requests go. `base_url=None` means the embedded server."""
+
+    role: str
+    base_url: str | None
+    model: str | None
+    source: Literal["spec", "env", "openai", "embedded"]
+    api_key: str = field(default="not-needed", repr=False)
+    api_key_env: str = "OPENAI_API_KEY"
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    def describe(self) -> str:
+        """For logs and run summaries: no secrets."""
+        where = "embedded llama.cpp server" if self.embedded else self.base_url
+        return f"{self.role}: {self.model or '(embedded default)'} at {where} (from {self.source})"
+
+
+def resolve_endpoint(role: str, spec: EndpointSpec, env: Mapping[str, str] | None = None) -> ResolvedEndpoint:
+    """Apply the precedence rules of this module to one role's spec."""
+    env = os.environ if env is None else env
+    key = env.get(spec.api_key_env) or "not-needed"
+    model = spec.model or env.get("OPENAI_MODEL") or None
+    if spec.base_url:
+        base_url, source = spec.base_url, "spec"
+    elif env.get("OPENAI_BASE_URL"):
+        base_url, source = env["OPENAI_BASE_URL"], "env"
+    elif model and env.get(spec.api_key_env):
+        base_url, source = OPENAI_URL, "openai"
+    else:
+        if model:
+            raise SpecError(
+                f"llm.{role}: model {model!r} is set but no endpoint is: set llm.{role}.base_url or "
+                f"OPENAI_BASE_URL (or {spec.api_key_env} to use OpenAI), or drop the model to use the "
+                "embedded default")
+        return ResolvedEndpoint(role=role, base_url=None, model=None, source="embedded",
+                                api_key_env=spec.api_key_env)
+    if not model:
+        raise SpecError(f"llm.{role}: base_url {base_url!r} is set but no model: set llm.{role}.model or OPENAI_MODEL")
+    return ResolvedEndpoint(role=role, base_url=base_url.rstrip("/"), model=model, source=source,  # type: ignore[arg-type]
+                            api_key=key, api_key_env=spec.api_key_env)
+
+
+EmbeddedFactory = Callable[[], tuple[str, str]]
+"""Starts (once) the embedded server and returns its (base_url, model)."""
+
+
+def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
+                  usage: UsageMeter | None = None, embedded_base_url_factory: EmbeddedFactory | None = None,
+                  env: Mapping[str, str] | None = None, roles: tuple[str, ...] = ROLES) -> dict[str, LLMClient]:
+    """One `LLMClient` per role, sharing the budget, usage meter and per-endpoint concurrency limit.
+
+    `embedded_base_url_factory` is called only if some role resolves to the embedded
+    server (at most once); without one such a role is an error.
+    """
+    usage = usage if usage is not None else UsageMeter()
+    resolved = {role: resolve_endpoint(role, getattr(llm_spec, role), env) for role in roles}
+    embedded: tuple[str, str] | None = None
+    limiters: dict[str, ConcurrencyLimiter] = {}
+    clients: dict[str, LLMClient] = {}
+    for role, ep in resolved.items():
+        spec: EndpointSpec = getattr(llm_spec, role)
+        style: ResponseFormatStyle = "json_schema"
+        concurrency = llm_spec.concurrency
+        if ep.embedded:
+            if embedded_base_url_factory is None:
+                raise SpecError(f"llm.{role}: no endpoint configured (spec base_url or OPENAI_BASE_URL) and no "
+                                "embedded server available")
+            if embedded is None:
+                embedded = embedded_base_url_factory()
+            base_url, model = embedded
+            from benchsmith.llm.embedded import EmbeddedServer
+
+            style = EmbeddedServer.response_format_style  # type: ignore[assignment]
+            concurrency = min(concurrency, EmbeddedServer.recommended_concurrency)
+        else:
+            base_url, model = ep.base_url, ep.model  # type: ignore[assignment]
+        # Roles on one endpoint share its in-flight limit ("requests in flight per endpoint").
+        limiter = limiters.setdefault(base_url, ConcurrencyLimiter(concurrency))
+        clients[role] = LLMClient(
+            base_url=base_url, model=model, role=role, api_key=ep.api_key, concurrency=concurrency,
+            max_retries=llm_spec.max_retries, timeout_s=spec.timeout_s, temperature=spec.temperature,
+            max_tokens=spec.max_tokens, cache_dir=cache_dir if llm_spec.cache else None, budget=budget,
+            usage=usage, response_format_style=style, limiter=limiter)
+    return clients
+
+
+@contextlib.contextmanager
+def llm_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
+                usage: UsageMeter | None = None, env: Mapping[str, str] | None = None,
+                roles: tuple[str, ...] = ROLES) -> Iterator[dict[str, LLMClient]]:
+    """`build_clients`, starting the embedded server on demand and stopping it on exit."""
+    from benchsmith.llm.embedded import EmbeddedServer
+
+    server: EmbeddedServer | None = None
+
+    def start_embedded() -> tuple[str, str]:
+        nonlocal server
+        server = EmbeddedServer().start()
+        return server.base_url, server.model
+
+    try:
+        yield build_clients(llm_spec, cache_dir=cache_dir, budget=budget, usage=usage,
+                            embedded_base_url_factory=start_embedded, env=env, roles=roles)
+    finally:
+        if server is not None:
+            server.stop()

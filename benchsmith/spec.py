@@ -1,0 +1,186 @@
+"""The suite spec: a YAML file validated by pydantic models before anything runs.
+
+Errors name the file, the field path and what was expected; an unknown generator or
+verifier lists the known ones. Secrets never live here: an endpoint names the
+environment variable that holds its key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from benchsmith.errors import SpecError, UnknownNameError
+from benchsmith.records import content_hash
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeedSource(_Strict):
+    """Where the seed prompts come from."""
+
+    path: Path = Field(description="JSONL, YAML or TXT file of seed prompts, relative to the spec file.")
+    format: Literal["auto", "jsonl", "yaml", "txt"] = Field(default="auto", description="'auto' goes by extension.")
+    prompt_field: str = Field(default="prompt", description="Field holding the prompt (JSONL/YAML).")
+    id_field: str = Field(default="id", description="Field holding a stable seed id, if present.")
+    domain_field: str = Field(default="domain", description="Field holding a domain label, if present.")
+    limit: int | None = Field(default=None, ge=1, description="Use only the first N seeds.")
+
+
+class EndpointSpec(_Strict):
+    """One role's LLM endpoint. Unset fields fall back to OPENAI_BASE_URL / OPENAI_MODEL, then the embedded model."""
+
+    base_url: str | None = Field(default=None, description="OpenAI-compatible base URL, e.g. http://host:8000/v1.")
+    model: str | None = Field(default=None, description="Model name at that endpoint.")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key.")
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0, description="Per-request timeout in seconds.")
+
+
+class LLMSpec(_Strict):
+    """LLM endpoints per role and how hard to drive them."""
+
+    generator: EndpointSpec = Field(default_factory=EndpointSpec)
+    judge: EndpointSpec = Field(default_factory=lambda: EndpointSpec(temperature=0.0, max_tokens=256))
+    concurrency: int = Field(default=8, ge=1, le=1024, description="Requests in flight per endpoint.")
+    max_retries: int = Field(default=4, ge=0, le=20, description="Retries for 429/5xx/timeouts/connection errors.")
+    cache: bool = Field(default=True, description="Keep an on-disk response cache (reruns cost no calls).")
+
+
+class StageSpec(_Strict):
+    """A generator or verifier by registry name, with its parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class DedupSpec(_Strict):
+    """Duplicate removal over everything that survived the verifiers."""
+
+    exact: bool = Field(default=True, description="Drop items whose normalised prompt is identical.")
+    semantic: bool = Field(default=True, description="Drop embedding near-duplicates (faiss).")
+    threshold: float = Field(default=0.9, gt=0.0, le=1.0, description="Cosine similarity above which two prompts are duplicates.")
+
+
+class BudgetSpec(_Strict):
+    """When generation stops if the target is not reached."""
+
+    max_llm_calls: int = Field(default=400, ge=1, description="Uncached LLM calls allowed in one run, all roles.")
+    max_rounds: int = Field(default=8, ge=1, description="Generate/verify rounds at most.")
+
+
+class PublishSpec(_Strict):
+    """Where and how versions are published."""
+
+    output_dir: Path = Field(default=Path("outputs"), description="Root of published suites (relative to the working directory).")
+    versioning: Literal["calendar", "sequential"] = Field(default="calendar", description="'calendar': 2026.11, 2026.11.1; 'sequential': v1, v2.")
+    split: str = Field(default="test", pattern=r"^[A-Za-z0-9_]+$")
+    license: str = Field(default="cc-by-4.0")
+
+
+class SuiteSpec(_Strict):
+    """A whole suite: seeds, generation, verification, dedup, LLMs and publishing."""
+
+    suite: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Suite name; lower case, digits, '-', '_', '.'.")
+    description: str = ""
+    seeds: SeedSource
+    target_items: int = Field(ge=1, description="How many items the published version should hold.")
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    generators: list[StageSpec] = Field(min_length=1)
+    verifiers: list[StageSpec] = Field(default_factory=list)
+    dedup: DedupSpec = Field(default_factory=DedupSpec)
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+    publish: PublishSpec = Field(default_factory=PublishSpec)
+    random_seed: int = Field(default=0, description="Seed for every random choice in the run.")
+
+    # Set by load_spec: the file the spec came from (not part of the YAML).
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("generators", "verifiers")
+    @classmethod
+    def _unique_names(cls, stages: list[StageSpec]) -> list[StageSpec]:
+        names = [s.name for s in stages]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage listed twice: {', '.join(dupes)}")
+        return stages
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder relative paths in the spec are resolved against."""
+        return self.source_path.parent if self.source_path else Path.cwd()
+
+    @property
+    def seed_path(self) -> Path:
+        """The seed file, resolved."""
+        p = self.seeds.path
+        return p if p.is_absolute() else self.base_dir / p
+
+    def spec_hash(self) -> str:
+        """Hash of everything that decides the content of a version."""
+        data = self.model_dump(mode="json", exclude={"publish", "source_path"})
+        return content_hash(data, length=16)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_validation_error(path: Path | str, err: ValidationError, prefix: tuple[Any, ...] = ()) -> str:
+    """One line per problem: 'field.path: message (got ...)'."""
+    lines = [f"{path}: invalid suite spec"]
+    for e in err.errors():
+        got = e.get("input")
+        shown = "" if e["type"] == "missing" or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  - {_loc(prefix + tuple(e['loc']))}: {e['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: Any, path: Path | str = "<spec>") -> SuiteSpec:
+    """Validate a spec mapping, including each stage's own parameters."""
+    from benchsmith.stages import generators, verifiers  # late: registries import stage modules
+
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a suite spec must be a YAML mapping, got {type(data).__name__}")
+    try:
+        spec = SuiteSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(format_validation_error(path, err)) from None
+    for field_name, registry in (("generators", generators), ("verifiers", verifiers)):
+        for i, stage in enumerate(getattr(spec, field_name)):
+            try:
+                cls = registry.get(stage.name)
+            except UnknownNameError as err:
+                raise SpecError(f"{path}: {field_name}[{i}].name: {err}") from None
+            try:
+                cls.Config(**stage.params)
+            except ValidationError as err:
+                raise SpecError(format_validation_error(path, err, (field_name, i, "params"))) from None
+    return spec
+
+
+def load_spec(path: Path | str) -> SuiteSpec:
+    """Read and validate a suite spec file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: spec file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    spec = parse_spec(data, path)
+    spec.source_path = path.resolve()
+    return spec
