@@ -37,7 +37,28 @@ def size_category(n: int) -> str:
     return next((label for bound, label in _SIZE_BOUNDS if n < bound), "n>1B")
 
 
-def front_matter(*, spec: SuiteSpec, version: str, items: Sequence[Item], split: str) -> dict[str, Any]:
+def dataset_info(*, items: Sequence[Item], split: str, data_bytes: int) -> dict[str, Any]:
+    """The card's `dataset_info`: features and split sizes.
+
+    `datasets` caches a local folder under its base name and a hash of the card's YAML
+    only (not of the files), so two versions named alike — `2026.11` of two suites —
+    would share one cache entry without something version-specific here. The split's
+    byte size and row count are that, and the features document the columns.
+    """
+    from datasets import Features
+
+    from benchsmith.publish import ITEM_SCHEMA  # late: publish imports this module
+
+    return {
+        "features": Features.from_arrow_schema(ITEM_SCHEMA)._to_yaml_list(),
+        "splits": [{"name": split, "num_bytes": data_bytes, "num_examples": len(items)}],
+        "download_size": data_bytes,
+        "dataset_size": data_bytes,
+    }
+
+
+def front_matter(*, spec: SuiteSpec, version: str, items: Sequence[Item], split: str,
+                 data_bytes: int = 0) -> dict[str, Any]:
     """The card's YAML metadata."""
     kinds = sorted({it.kind for it in items})
     return {
@@ -50,6 +71,7 @@ def front_matter(*, spec: SuiteSpec, version: str, items: Sequence[Item], split:
             "config_name": "default",
             "data_files": [{"split": split, "path": f"data/{split}.parquet"}],
         }],
+        "dataset_info": dataset_info(items=items, split=split, data_bytes=data_bytes),
     }
 
 
@@ -78,7 +100,8 @@ def render_card(*, spec: SuiteSpec, version: str, manifest: Mapping[str, Any], i
     """README.md: YAML front matter, then a human summary of the version."""
     split = manifest["split"]
     counts = manifest["counts"]
-    meta = yaml.safe_dump(front_matter(spec=spec, version=version, items=items, split=split),
+    meta = yaml.safe_dump(front_matter(spec=spec, version=version, items=items, split=split,
+                                    data_bytes=int(manifest.get("data_bytes", 0))),
                           sort_keys=False, allow_unicode=True)
     parent = manifest.get("parent")
     if parent:

@@ -107,12 +107,23 @@ class Embedder:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.device = device
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self._model: Any = None
         self._lock = threading.Lock()
         self._memory: dict[str, np.ndarray] = {}  # the cache when there is no cache_dir
-        self._disk = _Cache(Path(cache_dir) / "embeddings.sqlite3") if cache_dir is not None else None
+        self._disk = _Cache(self.cache_dir / "embeddings.sqlite3") if self.cache_dir is not None else None
         self.stats = EmbedderStats()
+
+    # Picklable (for Dask/Prefect workers) as its configuration: the model, lock and
+    # database connection are per process and reopen lazily on the other side.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"cache_dir": self.cache_dir, "batch_size": self.batch_size, "model_dir": self._model_dir,
+                "device": self.device}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["cache_dir"], batch_size=state["batch_size"],  # type: ignore[misc]
+                      model_dir=state["model_dir"], device=state["device"])
 
     @property
     def dim(self) -> int:
@@ -171,12 +182,20 @@ class Embedder:
     def _load(self) -> Any:
         if self._model is None:
             # Never reach for the hub: the files are local, and an air-gapped run must not hang on DNS.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
             model_dir = self._model_dir or find_model_dir()
-            model = SentenceTransformer(str(model_dir), device=self.device)
+            # A "Loading weights" bar on stderr would break the CLI's own progress display.
+            bars_were_on = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                model = SentenceTransformer(str(model_dir), device=self.device)
+            finally:
+                if bars_were_on:
+                    hf_logging.enable_progress_bar()
             # sentence-transformers 5 renamed the method; older releases only have the old name.
             dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             got = dim_of()

@@ -436,7 +436,8 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
             "usage": usage,
             "reports": reports or {},
         }
-        card = render_card(spec=spec, version=version, manifest=manifest, items=items)
+        card = render_card(spec=spec, version=version, items=items,
+                           manifest={**manifest, "data_bytes": files[f"data/{split}.parquet"]["size"]})
         files["README.md"] = _write_file(tmp, "README.md", card.encode("utf-8"))
         entry = render_changelog_entry(manifest=manifest, parent_spec_hash=parent_manifest.get("spec_hash"))
         changelog = _join_changelog(spec.suite, entry, previous_changelog)

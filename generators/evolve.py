@@ -40,6 +40,7 @@ from generators.evolve_prompts import (
     clean_code_answer,
     clean_text,
     copies_example,
+    is_placeholder,
     normalise,
     output_schema,
 )
@@ -113,39 +114,57 @@ def plan_chains(seeds: Sequence[Seed], n: int, round_index: int, random_seed: in
     """Deterministic plan for `n` items: chains of `config.depth` steps over the seeds, round-robin.
 
     Seeds are taken in file order from an offset that moves on with every round, so later
-    rounds start where earlier ones stopped; operators are drawn by a RNG seeded with
-    (random_seed, round_index).
+    rounds start where earlier ones stopped (exactly so while `n` stays the same);
+    operators are drawn by a RNG seeded with (random_seed, round_index).
     """
     if n <= 0 or not seeds:
         return []
     n_chains = math.ceil(n / config.depth)
     base = random.Random(int(content_hash("evolve-offset", random_seed), 16)).randrange(len(seeds))
     rng = random.Random(int(content_hash("evolve-plan", random_seed, round_index), 16))
-    operators, weights = _operator_weights(config)
+    draw = _OperatorDraw(config, rng)
     chains: list[PlannedChain] = []
     for c in range(n_chains):
         seed = seeds[(base + round_index * n_chains + c) % len(seeds)]
         n_steps = min(config.depth, n - c * config.depth)
+        ops = [draw.first(seed.id)] + [draw.any() for _ in range(n_steps - 1)]
         steps = tuple(
-            PlannedStep(operator=rng.choices(operators, weights)[0],
-                        cache_salt=f"evolve/seed={random_seed}/round={round_index}/chain={c}/step={s}")
-            for s in range(n_steps)
+            PlannedStep(operator=op, cache_salt=f"evolve/seed={random_seed}/round={round_index}/chain={c}/step={s}")
+            for s, op in enumerate(ops)
         )
         chains.append(PlannedChain(index=c, seed=seed, steps=steps))
     return chains
 
 
-def _operator_weights(config: EvolveConfig) -> tuple[list[str], list[float]]:
-    in_depth = [op for op in config.operators if op not in IN_BREADTH_OPERATORS]
-    breadth = [op for op in config.operators if op in IN_BREADTH_OPERATORS]
-    if not in_depth or not breadth:  # only one kind listed: draw uniformly among them
-        return list(config.operators), [1.0] * len(config.operators)
-    share = config.breadth_share
-    if share >= 1.0:
-        return breadth, [1.0] * len(breadth)
-    # Each in-depth operator weighs 1; breadth gets the weight that makes its share `share`.
-    w = share * len(in_depth) / (1.0 - share) / len(breadth)
-    return in_depth + breadth, [1.0] * len(in_depth) + [w] * len(breadth)
+class _OperatorDraw:
+    """Seeded operator choice: `breadth` with probability `breadth_share`, else an in-depth operator.
+
+    A chain's first in-depth operator is drawn without replacement per seed within a
+    round: a repeated (seed, operator) pair sends the same messages, and a deterministic
+    endpoint (temperature 0, or the test server) would answer with the same item again.
+    """
+
+    def __init__(self, config: EvolveConfig, rng: random.Random) -> None:
+        self.rng = rng
+        self.in_depth = [op for op in config.operators if op not in IN_BREADTH_OPERATORS]
+        self.breadth = [op for op in config.operators if op in IN_BREADTH_OPERATORS]
+        # Only one kind listed: that kind always (breadth_share only splits between the two).
+        self.share = 1.0 if not self.in_depth else 0.0 if not self.breadth else config.breadth_share
+        self._unused: dict[str, list[str]] = {}
+
+    def _use_breadth(self) -> bool:
+        return self.share >= 1.0 or (self.share > 0.0 and self.rng.random() < self.share)
+
+    def first(self, seed_id: str) -> str:
+        if self._use_breadth():
+            return self.rng.choice(self.breadth)
+        pool = self._unused.get(seed_id) or list(self.in_depth)
+        op = pool.pop(self.rng.randrange(len(pool)))
+        self._unused[seed_id] = pool
+        return op
+
+    def any(self) -> str:
+        return self.rng.choice(self.breadth if self._use_breadth() else self.in_depth)
 
 
 @generators.register("evolve")
@@ -217,8 +236,10 @@ class Evolve(Generator):
             return self._failure(seed, step.operator, "empty_output",
                                  f"nothing left after clean-up: question={question!r}, answer={answer!r}")
         # Small models often hand back their input or the format example: neither is a new item.
-        if copies_example(question, cfg.kind):
+        if copies_example(question, cfg.kind) or is_placeholder(question):
             return self._failure(seed, step.operator, "copied_example", question[:200])
+        if is_placeholder(answer):
+            return self._failure(seed, step.operator, "placeholder_answer", answer[:200])
         if step.operator != "breadth" and normalise(question) == normalise(parent_prompt):
             return self._failure(seed, step.operator, "unchanged_prompt", question[:200])
         params: dict[str, Any] = {

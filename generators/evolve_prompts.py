@@ -46,12 +46,16 @@ _INSTRUCTIONS: dict[EvolveKind, dict[str, str]] = {
     },
 }
 
-# The one example of the output object. Placeholders rather than a worked example: a tiny
-# model given a concrete example tends to copy its topic into every item, while strong
-# models need only the shape. Outputs that copy a placeholder are dropped.
+# The one example of the output object shown to the model. For open questions it holds
+# placeholders: given a worked example, SmolLM2-135M copied its topic into most items,
+# while strong models need only the shape. For code a real function works better: with
+# placeholders the tiny model answered '<a Python solution>' instead of writing code.
+# Outputs that copy the example's question are dropped ('copied_example').
 EXAMPLES: dict[EvolveKind, dict[str, str]] = {
     "open_qa": {"question": "<the new question>", "reference_answer": "<its correct answer>"},
-    "code": {"question": "<the new task>", "reference_answer": "<a correct {code_language} solution>"},
+    # A neutral name: the tiny model reuses the example's function name in its own answers.
+    "code": {"question": "Write a function solve(xs) that returns the sum of the even numbers in the list xs.",
+             "reference_answer": "def solve(xs):\n    return sum(x for x in xs if x % 2 == 0)"},
 }
 
 _SYSTEM = {
@@ -99,20 +103,28 @@ def build_messages(*, operator: str, prompt: str, kind: EvolveKind, domain: str 
         rules.append(f"Write the {noun} and the answer in {item_language}.")
     # The seed goes last: small models continue from what they read most recently, and
     # put first they tend to copy the format example instead of rewriting the seed.
-    lines = [head, *rules, "Reply with JSON only, in this form:", example_json(kind, code_language), "",
+    lines = [head, *rules, "Reply with JSON only, in this form:", example_json(kind), "",
               f"{noun.capitalize()}: {prompt}"]
     return [{"role": "system", "content": _SYSTEM[kind]}, {"role": "user", "content": "\n".join(lines)}]
 
 
-def example_json(kind: EvolveKind, code_language: str = "Python") -> str:
+def example_json(kind: EvolveKind) -> str:
     """The format example shown to the model."""
-    example = {k: v.format(code_language=code_language) for k, v in EXAMPLES[kind].items()}
-    return json.dumps(example, ensure_ascii=False)
+    return json.dumps(EXAMPLES[kind], ensure_ascii=False)
 
 
 def copies_example(text: str, kind: EvolveKind) -> bool:
-    """True when `text` contains the format example's question placeholder."""
-    return normalise(EXAMPLES[kind]["question"]) in normalise(text)
+    """True when `text` is the format example's question, or contains it verbatim."""
+    example = EXAMPLES[kind]["question"]
+    return normalise(text) == normalise(example) or example.lower() in text.lower()
+
+
+_PLACEHOLDER = re.compile(r"\s*<[^<>\n]{1,80}>\s*")
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a bare '<...>' placeholder such as '<its correct answer>' or '<python solution>'."""
+    return _PLACEHOLDER.fullmatch(text) is not None
 
 
 # Leftovers that Evol-Instruct-style prompts make models echo before the real text:

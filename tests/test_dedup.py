@@ -177,3 +177,17 @@ def test_vector_index_search_and_errors():
     with pytest.raises(ValueError, match="threshold"):
         similar_pairs(vectors, 1.5)
     assert similar_pairs(vectors[:1], 0.5) == []
+
+
+def test_transitive_chain_is_one_group_and_similarity_is_to_the_kept_item():
+    # a~b and b~c are above the threshold, a~c is not: still one group (union-find).
+    angles = np.radians([0.0, 20.0, 40.0, 90.0])
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    items = [make("chain a", 5.0), make("chain b", 1.0), make("chain c", 2.0), make("far away", 1.0)]
+    verdicts = SemanticDedup({"threshold": 0.9}).verdicts_for_vectors(items, vectors)
+    assert [v.passed for v in verdicts] == [True, False, False, True]
+    assert verdicts[2].details["duplicate_of"] == items[0].id
+    assert verdicts[2].details["similarity"] == pytest.approx(np.cos(np.radians(40.0)), abs=1e-5)
+    assert verdicts[1].details["similarity"] == pytest.approx(np.cos(np.radians(20.0)), abs=1e-5)
+    with pytest.raises(ValueError, match="vectors for"):
+        SemanticDedup().verdicts_for_vectors(items, vectors[:2])

@@ -67,3 +67,13 @@ def test_bad_input_and_empty():
         emb.encode(["ok", 3])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="batch_size"):
         Embedder(batch_size=0)
+
+
+def test_pickles_as_configuration(tmp_path):
+    import pickle
+
+    emb = Embedder(cache_dir=tmp_path)
+    a = emb.encode(TEXTS[:1])
+    clone = pickle.loads(pickle.dumps(emb))
+    assert clone.cache_dir == tmp_path and not clone.loaded
+    assert np.array_equal(clone.encode(TEXTS[:1]), a) and clone.stats.hits == 1

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from benchsmith.errors import SpecError
+from benchsmith.errors import EndpointError, SpecError
+from benchsmith.llm.client import LLMClient
+from benchsmith.llm.process import free_port
+from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Seed, content_hash
 from benchsmith.spec import load_spec, parse_spec
 from benchsmith.stages import GenerationResult, StageContext, generators
@@ -54,6 +57,16 @@ def test_plan_varies_by_round_and_random_seed() -> None:
     assert [s.operator for c in r0 for s in c.steps] != [s.operator for c in r1 for s in c.steps]
     # Later rounds move on through the seeds instead of starting at the same one.
     assert r0[0].seed.id != r1[0].seed.id
+
+
+def test_plan_varies_operators_per_seed_within_a_round() -> None:
+    # Same (seed, operator) twice would send identical messages: each seed gets every
+    # in-depth operator once before any repeats.
+    cfg = EvolveConfig(operators=["add_constraints", "deepen", "concretize", "increase_reasoning",
+                                  "complicate_input"])
+    chains = plan_chains(SEEDS[:2], 10, 0, 0, cfg)
+    pairs = Counter((c.seed.id, c.steps[0].operator) for c in chains)
+    assert len(pairs) == 10 and set(pairs.values()) == {1}
 
 
 def test_plan_depth_chains_and_truncation() -> None:
@@ -210,17 +223,39 @@ def test_depth_chains_parent_ids(fake_llm, llm_ctx: StageContext) -> None:
 
 
 def test_rerun_hits_cache_and_new_round_does_not(fake_llm, llm_ctx: StageContext) -> None:
+    seeds = [*SEEDS, *(Seed(id=f"t{i}", prompt=f"Another seed {i}: what is {i} squared plus one?") for i in range(5))]
     gen = Evolve()
-    first = _run(gen, SEEDS, 5, 0, llm_ctx)
+    first = _run(gen, seeds, 5, 0, llm_ctx)
     sent = fake_llm.stats()["requests"]
     assert sent == 5
-    again = _run(Evolve(), SEEDS, 5, 0, llm_ctx)
+    again = _run(Evolve(), seeds, 5, 0, llm_ctx)
     assert fake_llm.stats()["requests"] == sent  # every request answered from the cache
     assert [i.id for i in again.items] == [i.id for i in first.items]
 
-    next_round = _run(gen, SEEDS, 5, 1, llm_ctx)
+    # The next round moves on to the next five seeds: new requests, new items.
+    next_round = _run(gen, seeds, 5, 1, llm_ctx)
+    assert {i.seed_id for i in next_round.items}.isdisjoint({i.seed_id for i in first.items})
     assert fake_llm.stats()["requests"] == sent + 5
     assert not {i.id for i in next_round.items} & {i.id for i in first.items}
+
+
+def _ctx_with_client(base_url: str, tmp_path: Path, **client_args: object) -> StageContext:
+    client = LLMClient(base_url=base_url, model="fake-model", concurrency=1, max_retries=1, timeout_s=3.0,
+                       backoff_base_s=0.01, backoff_max_s=0.05, cache_dir=tmp_path / "cache", **client_args)
+    return StageContext(llm=lambda role: client, workspace=tmp_path, seed=0)
+
+
+def test_budget_exhausted_returns_what_was_made(fake_llm, tmp_path: Path) -> None:
+    ctx = _ctx_with_client(fake_llm.base_url, tmp_path, budget=CallBudget(2))
+    result = _run(Evolve(), SEEDS, 5, 0, ctx)  # one request at a time: two are answered
+    assert len(result.items) == 2 and result.failures == []
+    assert fake_llm.stats()["requests"] == 2
+
+
+def test_unreachable_endpoint_propagates(tmp_path: Path) -> None:
+    ctx = _ctx_with_client(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
+    with pytest.raises(EndpointError, match="cannot reach"):
+        _run(Evolve(), SEEDS, 3, 0, ctx)
 
 
 # --- example suites --------------------------------------------------------------------------

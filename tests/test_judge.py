@@ -91,17 +91,21 @@ def test_judge_error_drops_only_that_item(fake_llm, llm_ctx: StageContext):
     fake_llm.add_rule(match=VAGUE.prompt, raw="{broken")
     fake_llm.add_rule(match="Your reply was not valid", raw="still {broken")
     fake_llm.add_rule(match=OTHER.prompt, status=400, message="scripted bad request")
+    flaky = Item.create(prompt="Name the largest planet of the solar system.", reference_answer="Jupiter",
+                        lineage=LIN)
+    fake_llm.add_rule(match=flaky.prompt, status=500)  # every retry fails too
     fake_llm.add_rule(match=GOOD.prompt, response=scores(4, 4, 4, 4, 2))
     progress: list[int] = []
     llm_ctx.progress = lambda stage, n: progress.append(n)
 
-    good, vague, other = judge([GOOD, VAGUE, OTHER], llm_ctx)
+    good, vague, other, server_error = judge([GOOD, VAGUE, OTHER, flaky], llm_ctx)
 
     assert good.passed and good.score == pytest.approx(4.0)
     assert not vague.passed and vague.reason == "judge_error:invalid_json"
     assert not other.passed and other.reason == "judge_error:http_400"
+    assert not server_error.passed and server_error.reason == "judge_error:http_500"
     assert "error" in vague.details and vague.score is None
-    assert sum(progress) == 3
+    assert sum(progress) == 4
 
 
 def test_concurrent_requests(fake_llm, llm_ctx: StageContext):
@@ -115,11 +119,12 @@ def test_concurrent_requests(fake_llm, llm_ctx: StageContext):
 
 def test_budget_exhausted_propagates(fake_llm, tmp_path):
     budget = CallBudget(1)
-    client = LLMClient(base_url=fake_llm.base_url, model="fake-model", role="judge", temperature=0.0,
+    client = LLMClient(base_url=fake_llm.base_url, model=fake_llm.model, role="judge", temperature=0.0,
                        max_tokens=256, budget=budget, max_retries=0, timeout_s=5.0)
     ctx = StageContext(llm=lambda role: client, workspace=tmp_path)
     with pytest.raises(BudgetExhausted):
         judge([GOOD, VAGUE, OTHER], ctx)
+    assert fake_llm.stats()["requests"] <= 1
 
 
 def test_config_validation_and_decide():

@@ -428,3 +428,18 @@ def test_items_table_matches_schema_exactly() -> None:
     assert table.schema.equals(ITEM_SCHEMA)
     assert table.column("choices").type == pa.list_(pa.string())
     assert table.num_rows == len(ITEMS)
+
+
+def test_same_version_name_in_two_places_loads_each_own_rows(tmp_path: Path) -> None:
+    # `datasets` caches a local folder by its base name and the card's YAML; two suites'
+    # `2026.11` folders must not be served from one cache entry.
+    import datasets
+
+    first = publish(tmp_path / "a", [make_item(i) for i in range(4)])
+    second = publish(tmp_path / "b", [make_item(i) for i in range(10, 16)])
+    assert first.version == second.version == "2026.11"
+    rows_a = [r["id"] for r in datasets.load_dataset(str(first.path))["test"]]
+    rows_b = [r["id"] for r in datasets.load_dataset(str(second.path))["test"]]
+    assert sorted(rows_a) == sorted(it.id for it in read_items(first.path / "data" / "test.parquet"))
+    assert sorted(rows_b) == sorted(it.id for it in read_items(second.path / "data" / "test.parquet"))
+    assert len(rows_b) == 6 and not set(rows_a) & set(rows_b)

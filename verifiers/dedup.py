@@ -67,7 +67,7 @@ class SemanticDedupConfig(StageConfig):
                              description="'flat' (exact), 'ivf' (approximate) or 'auto': flat up to exact_max_items.")
     exact_max_items: int = Field(default=20_000, ge=1,
                                  description="Largest pool searched with an exact index when index='auto'.")
-    nprobe: int = Field(default=16, ge=1, description="IVF cells searched per query; higher finds more, slower.")
+    nprobe: int = Field(default=8, ge=1, description="IVF cells searched per query; higher finds more, slower.")
 
 
 @verifiers.register("dedup_semantic")

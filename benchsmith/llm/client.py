@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +41,8 @@ _HX = sys.modules[next(c for c in openai.DefaultAsyncHttpxClient.__mro__
 ResponseFormatStyle = Literal["json_schema", "json_object_schema"]
 """How the schema is sent. 'json_schema': OpenAI's structured outputs (OpenAI, vLLM,
 Ollama). 'json_object_schema': `{"type": "json_object", "schema": ...}`, the only form
-llama-cpp-python's server (0.3.x) constrains by; it rejects 'json_schema' with a 422."""
+llama-cpp-python's server (0.3.x) constrains by; it answers 'json_schema' with HTTP 500
+"Input should be 'text' or 'json_object'" (checked against 0.3.36)."""
 
 # Connection failures (refused, DNS) are retried a few times quickly: a server that is
 # starting may need a moment, a server that is absent should be reported in seconds.
@@ -71,10 +73,18 @@ class ConcurrencyLimiter:
         sem = self._by_loop.get(loop)
         if sem is None:
             with self._lock:
+                _forget_closed_loops(self._by_loop)
                 sem = self._by_loop.get(loop)
                 if sem is None:
                     sem = self._by_loop[loop] = asyncio.Semaphore(self.limit)
         return sem
+
+
+def _forget_closed_loops(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
+    # The values (semaphores, connection pools) refer to their loop, so the weak keys alone
+    # would never let go: drop what belongs to finished `asyncio.run` calls ourselves.
+    for loop in [lp for lp in list(by_loop.keys()) if lp.is_closed()]:
+        by_loop.pop(loop, None)
 
 
 _validators: dict[str, Any] = {}
@@ -166,8 +176,8 @@ class LLMClient:
             budget: the run's shared call budget; None means unlimited.
             usage: the run's shared usage meter; a private one is made if None.
             response_format_style: how the schema is sent (see `ResponseFormatStyle`). A
-                'json_schema' client that gets a 400/422 naming response_format switches
-                to 'json_object_schema' by itself.
+                'json_schema' client whose request is rejected (400/422/500) with an error
+                naming response_format switches to 'json_object_schema' by itself.
             backoff_base_s, backoff_max_s: exponential backoff between retries.
             limiter: share one in-flight limit between clients of the same endpoint;
                 default: a private limit of `concurrency`.
@@ -191,7 +201,8 @@ class LLMClient:
         self.budget = budget
         self.usage = usage if usage is not None else UsageMeter()
         self._api_key = api_key
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]] = (
             weakref.WeakKeyDictionary())
 
     def __repr__(self) -> str:  # never shows the key
@@ -199,29 +210,49 @@ class LLMClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _openai(self) -> openai.AsyncOpenAI:
+    async def _openai(self) -> openai.AsyncOpenAI:
         """This event loop's AsyncOpenAI, with a connection pool sized for the concurrency."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            n = self.limiter.limit
-            timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
-            # Keep-alive for every request we may have in flight (no reconnects under load),
-            # and headroom above it: a pool at its limit queues requests, and its queue scan is slow.
-            http = openai.DefaultAsyncHttpxClient(
-                limits=_HX.Limits(max_connections=max(2 * n, 100), max_keepalive_connections=n,
-                                  keepalive_expiry=30.0),
-                timeout=timeout)
-            client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
-                                        timeout=timeout, http_client=http)
-            self._clients[loop] = client
+        entry = self._clients.get(loop)
+        if entry is not None:
+            return entry[0]
+        _forget_closed_loops(self._clients)
+        n = self.limiter.limit
+        timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
+        # Keep-alive for every request we may have in flight (no reconnects under load), and
+        # headroom above it so that no request waits for a connection still being torn down.
+        http = openai.DefaultAsyncHttpxClient(
+            limits=_HX.Limits(max_connections=max(2 * n, 100), max_keepalive_connections=n, keepalive_expiry=30.0),
+            timeout=timeout)
+        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
+                                    timeout=timeout, http_client=http)
+        closer = self._close_when_loop_ends(loop, client)
+        await closer.__anext__()
+        self._clients[loop] = (client, closer)
         return client
 
-    async def aclose(self) -> None:
-        """Close this event loop's connection pool (others close when their loop is collected)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+    async def _close_when_loop_ends(self, loop: asyncio.AbstractEventLoop,
+                                    client: openai.AsyncOpenAI) -> AsyncIterator[None]:
+        """A suspended async generator whose clean-up closes the pool.
+
+        `asyncio.run` closes every open async generator (`shutdown_asyncgens`) while its
+        loop still runs, which is the last moment sockets can be closed cleanly: callers
+        that run each stage in its own `asyncio.run` leak no connections. (A loop closed
+        any other way drops the generator silently; its sockets close when collected.)
+        """
+        try:
+            yield
+        finally:
+            entry = self._clients.get(loop)
+            if entry is not None and entry[0] is client:
+                self._clients.pop(loop, None)
             await client.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool now."""
+        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -245,7 +276,7 @@ class LLMClient:
         connect_failures = 0
         started = time.monotonic()
         sem = self.limiter.semaphore()
-        client = self._openai()
+        client = await self._openai()
         while True:
             retry_after: float | None = None
             try:
@@ -273,9 +304,10 @@ class LLMClient:
                 continue
             except openai.APIStatusError as err:
                 status = err.status_code
-                if status in (400, 422) and self.response_format_style == "json_schema" \
+                if status in (400, 422, 500) and self.response_format_style == "json_schema" \
                         and "response_format" in str(err):
-                    # llama-cpp-python's server only knows {"type": "json_object", "schema": ...}.
+                    # llama-cpp-python's server only knows {"type": "json_object", "schema": ...}
+                    # and answers OpenAI's form with a 500 that names response_format.
                     log.info("%s rejected response_format json_schema; using json_object+schema", self.base_url)
                     self.response_format_style = "json_object_schema"
                     continue

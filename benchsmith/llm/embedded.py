@@ -65,7 +65,10 @@ class EmbeddedServer:
                  startup_timeout_s: float = 120.0, log_path: Path | None = None, host: str = "127.0.0.1") -> None:
         self.model_path = model_path
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(os.cpu_count() or 1, 1)
+        # One core short of all: llama.cpp's threads spin while they wait for each other, and
+        # with every core taken (the pipeline runs too) generation fell from ~40 to 0.3
+        # tokens/s on two cores. Measured: 1 thread, 2 cores, busy machine: 26–42 tokens/s.
+        self.n_threads = n_threads or max((os.cpu_count() or 2) - 1, 1)
         self.startup_timeout_s = startup_timeout_s
         self.host = host
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"benchsmith-llama-server-{os.getpid()}.log"

@@ -284,10 +284,10 @@ def build_app() -> Any:
             state.recent.append(body)
             rf = body.get("response_format")
             if state.reject_json_schema and isinstance(rf, dict) and rf.get("type") == "json_schema":
-                # What llama-cpp-python's server (pydantic) answers to OpenAI's structured-output form.
-                state.by_status[422] += 1
-                return _json({"detail": [{"type": "literal_error", "loc": ["body", "response_format", "type"],
-                                          "msg": "Input should be 'text' or 'json_object'"}]}, 422)
+                # What llama-cpp-python's server (0.3.36) answers to OpenAI's structured-output form.
+                return _error(500, "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                                   "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", "
+                                   "'input': 'json_schema'}")
             rule = None
             last_user = _last_user_text(messages)
             for r in state.rules:

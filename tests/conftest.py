@@ -1,0 +1,52 @@
+"""Shared fixtures: a real fake-OpenAI HTTP server and a stage context wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchsmith.llm.client import LLMClient
+from benchsmith.llm.usage import UsageMeter
+from benchsmith.stages import StageContext
+from benchsmith.testing.fake_openai import FakeOpenAIServer
+
+# Role defaults mirror the spec's (benchsmith.spec.LLMSpec): the judge samples greedily.
+_ROLE_PARAMS = {"judge": {"temperature": 0.0, "max_tokens": 256}}
+
+
+@pytest.fixture(scope="session")
+def _fake_llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAIServer]:
+    log = tmp_path_factory.mktemp("fake-openai") / "server.log"
+    with FakeOpenAIServer(log_path=log) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(_fake_llm_server: FakeOpenAIServer) -> FakeOpenAIServer:
+    """The session's fake OpenAI server, with rules, counters and latency reset for this test."""
+    _fake_llm_server.reset()
+    return _fake_llm_server
+
+
+@pytest.fixture
+def llm_ctx(fake_llm: FakeOpenAIServer, tmp_path: Path) -> StageContext:
+    """A StageContext whose `.client(role)` is a real LLMClient pointed at `fake_llm`.
+
+    Small timeouts and backoff keep fault tests fast; the cache lives in tmp_path; the
+    clients share one UsageMeter, available as `ctx.extras["usage"]`.
+    """
+    usage = UsageMeter()
+    clients: dict[str, LLMClient] = {}
+
+    def client(role: str) -> LLMClient:
+        if role not in clients:
+            params = {"temperature": 0.7, "max_tokens": 512, **_ROLE_PARAMS.get(role, {})}
+            clients[role] = LLMClient(
+                base_url=fake_llm.base_url, model=fake_llm.model, role=role, concurrency=8, max_retries=2,
+                timeout_s=3.0, backoff_base_s=0.02, backoff_max_s=0.2, cache_dir=tmp_path / "llm-cache",
+                usage=usage, **params)
+        return clients[role]
+
+    return StageContext(llm=client, workspace=tmp_path / ".benchsmith", seed=0, extras={"usage": usage})
