@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import openai  # noqa: E402
+import openai
 
-from benchsmith.llm.client import LLMClient  # noqa: E402
-from benchsmith.testing.fake_openai import FakeOpenAIServer  # noqa: E402
+from benchsmith.llm.client import LLMClient
+from benchsmith.testing.fake_openai import FakeOpenAIServer
 
 SCHEMA = {
     "type": "object",

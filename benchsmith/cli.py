@@ -86,7 +86,7 @@ def run(
     from flows.run_suite import run_suite
 
     try:
-        with progress.RichSink(console) as sink, progress.installed(sink):
+        with progress.for_console(console) as sink, progress.installed(sink):
             report = run_suite(suite, workspace=workspace, new_version=new_version,
                                skip_bad_seeds=skip_bad_seeds, output_dir=output_dir)
     except KeyboardInterrupt:

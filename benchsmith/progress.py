@@ -9,12 +9,14 @@ parameters and a callback is not data.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
+                           TimeElapsedColumn)
 
 
 class ProgressSink(Protocol):
@@ -52,19 +54,19 @@ class RichSink:
             SpinnerColumn(), TextColumn("[bold]{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=console, transient=False,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
+        self._totals: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _task(self, stage: str) -> int:
+    def _task(self, stage: str) -> TaskID:
         if stage not in self._tasks:
             self._tasks[stage] = self._progress.add_task(stage, total=0)
         return self._tasks[stage]
 
     def plan(self, stage: str, total: int) -> None:
         with self._lock:
-            task = self._task(stage)
-            current = self._progress.tasks[[t.id for t in self._progress.tasks].index(task)].total or 0
-            self._progress.update(task, total=current + total)
+            self._totals[stage] = self._totals.get(stage, 0) + total
+            self._progress.update(self._task(stage), total=self._totals[stage])
 
     def advance(self, stage: str, n: int = 1) -> None:
         with self._lock:
@@ -79,6 +81,50 @@ class RichSink:
 
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
+
+
+class LineSink:
+    """Plain progress lines for logs and pipes, where live bars do not render.
+
+    A stage's counts are printed when it finishes its planned work, and otherwise at
+    most every `interval_s` seconds, so a long run shows it is alive without flooding.
+    """
+
+    def __init__(self, console: Console, interval_s: float = 10.0) -> None:
+        self.console = console
+        self.interval_s = interval_s
+        self._done: dict[str, int] = {}
+        self._total: dict[str, int] = {}
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def plan(self, stage: str, total: int) -> None:
+        with self._lock:
+            self._total[stage] = self._total.get(stage, 0) + total
+            self._done.setdefault(stage, 0)
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        with self._lock:
+            self._done[stage] = self._done.get(stage, 0) + n
+            finished = self._done[stage] == self._total.get(stage)
+            now = time.monotonic()
+            if finished or now - self._last >= self.interval_s:
+                self._last = now
+                self.console.print(f"  {stage}: {self._done[stage]}/{self._total.get(stage, '?')}", highlight=False)
+
+    def message(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+    def __enter__(self) -> LineSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def for_console(console: Console) -> RichSink | LineSink:
+    """Live bars on a terminal, plain lines otherwise."""
+    return RichSink(console) if console.is_terminal else LineSink(console)
 
 
 _sink: ProgressSink = NullSink()

@@ -7,11 +7,12 @@ environment variable that holds its key.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchsmith.errors import SpecError, UnknownNameError
 from benchsmith.records import content_hash
@@ -30,6 +31,26 @@ class SeedSource(_Strict):
     id_field: str = Field(default="id", description="Field holding a stable seed id, if present.")
     domain_field: str = Field(default="domain", description="Field holding a domain label, if present.")
     limit: int | None = Field(default=None, ge=1, description="Use only the first N seeds.")
+
+
+class DocumentSource(_Strict):
+    """A folder of documents to build a grounded suite from (instead of seed prompts)."""
+
+    path: Path = Field(description="Folder of documents, relative to the spec file.")
+    include: list[str] = Field(
+        default_factory=lambda: ["**/*.pdf", "**/*.docx", "**/*.html", "**/*.htm", "**/*.md", "**/*.markdown",
+                                 "**/*.txt"],
+        description="Glob patterns (relative to the folder) of files to ingest.")
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
+    min_date: date | None = Field(default=None, description="Skip documents dated before this day.")
+    chunk_tokens: int = Field(default=400, ge=50, le=8000, description="Target chunk size in tokens.")
+    overlap_tokens: int = Field(default=50, ge=0, description="Tokens shared by consecutive chunks.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> DocumentSource:
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError("overlap_tokens must be smaller than chunk_tokens")
+        return self
 
 
 class EndpointSpec(_Strict):
@@ -89,7 +110,8 @@ class SuiteSpec(_Strict):
 
     suite: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Suite name; lower case, digits, '-', '_', '.'.")
     description: str = ""
-    seeds: SeedSource
+    seeds: SeedSource | None = Field(default=None, description="Seed prompts to expand (or `documents`).")
+    documents: DocumentSource | None = Field(default=None, description="Documents to build grounded items from (or `seeds`).")
     target_items: int = Field(ge=1, description="How many items the published version should hold.")
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     generators: list[StageSpec] = Field(min_length=1)
@@ -111,16 +133,34 @@ class SuiteSpec(_Strict):
             raise ValueError(f"stage listed twice: {', '.join(dupes)}")
         return stages
 
+    @model_validator(mode="after")
+    def _one_source(self) -> SuiteSpec:
+        if (self.seeds is None) == (self.documents is None):
+            raise ValueError("give exactly one source: `seeds` (a seed prompt file) or `documents` (a folder)")
+        return self
+
     @property
     def base_dir(self) -> Path:
         """Folder relative paths in the spec are resolved against."""
         return self.source_path.parent if self.source_path else Path.cwd()
 
+    def resolve(self, p: Path) -> Path:
+        """A path of the spec, resolved against the spec file's folder."""
+        return p if p.is_absolute() else self.base_dir / p
+
     @property
     def seed_path(self) -> Path:
-        """The seed file, resolved."""
-        p = self.seeds.path
-        return p if p.is_absolute() else self.base_dir / p
+        """The seed file, resolved (an error for a documents suite)."""
+        if self.seeds is None:
+            raise SpecError(f"{self.source_path or '<spec>'}: this suite has no `seeds` (it reads `documents`)")
+        return self.resolve(self.seeds.path)
+
+    @property
+    def documents_path(self) -> Path:
+        """The documents folder, resolved (an error for a seeds suite)."""
+        if self.documents is None:
+            raise SpecError(f"{self.source_path or '<spec>'}: this suite has no `documents` folder")
+        return self.resolve(self.documents.path)
 
     def spec_hash(self) -> str:
         """Hash of everything that decides the content of a version."""

@@ -1,17 +1,11 @@
-"""Seed-expansion stages. Importing this package registers every generator module in it.
+"""Seed-expansion stages. Importing this package registers every generator in it.
 
-Each module registers its stage with `@generators.register(name)`; the registry in
+Each stage module registers itself with `@generators.register(name)`; the registry in
 `benchsmith.stages` imports this package on first lookup, so a suite spec can name any
-generator here without anyone importing its module by hand.
+generator listed here. A new generator module must be added to the import below.
+Helpers (`evolve_prompts`) are imported by the stages that use them.
 """
 
-from __future__ import annotations
+from generators import evolve
 
-import importlib
-import pkgutil
-
-# Discover rather than list: a new generator module registers itself just by existing.
-# Modules starting with '_' are private helpers and are skipped.
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+__all__ = ["evolve"]

@@ -62,11 +62,10 @@ def test_embedded_server_answers_schema_json_and_stops(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_keyboard_interrupt_inside_the_context_stops_the_server(tmp_path: Path) -> None:
     pid = None
-    with pytest.raises(KeyboardInterrupt):
-        with EmbeddedServer(log_path=tmp_path / "server.log") as srv:
-            pid = srv.pid
-            assert pid is not None and process.process_alive(pid)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), EmbeddedServer(log_path=tmp_path / "server.log") as srv:
+        pid = srv.pid
+        assert pid is not None and process.process_alive(pid)
+        raise KeyboardInterrupt
     assert pid is not None and not process.process_alive(pid)
 
 
@@ -89,9 +88,8 @@ def _sleeper() -> list[str]:
 
 
 def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
-    stubborn = [sys.executable, "-c",
-                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True);"
-                " time.sleep(120)"]
+    stubborn = [sys.executable, "-c", ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+                                       " print('ready', flush=True); time.sleep(120)")]
     log = tmp_path / "child.log"
     proc = process.spawn(stubborn, log_path=log)
     deadline = time.monotonic() + 10

@@ -13,7 +13,13 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from benchsmith.errors import BudgetExhausted, EndpointError, LLMOutputError, LLMRequestError, SpecError
+from benchsmith.errors import (
+    BudgetExhausted,
+    EndpointError,
+    LLMOutputError,
+    LLMRequestError,
+    SpecError,
+)
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import OPENAI_URL, build_clients, resolve_endpoint
@@ -293,8 +299,8 @@ def _key(text: str) -> str:
 
 
 def test_cache_key_depends_on_every_input() -> None:
-    base = dict(base_url="http://h/v1", model="m", messages=[{"role": "user", "content": "q"}],
-                schema_json=canonical_json(SCHEMA), params={"temperature": 0.7}, cache_salt="")
+    base: dict[str, Any] = {"base_url": "http://h/v1", "model": "m", "messages": [{"role": "user", "content": "q"}],
+                            "schema_json": canonical_json(SCHEMA), "params": {"temperature": 0.7}, "cache_salt": ""}
     variants = [{"base_url": "http://other/v1"}, {"model": "m2"}, {"messages": [{"role": "user", "content": "r"}]},
                 {"schema_json": canonical_json({"type": "object"})}, {"params": {"temperature": 0.8}},
                 {"cache_salt": "2"}]

@@ -60,9 +60,15 @@ def test_unknown_nested_key_names_its_path(tmp_path: Path) -> None:
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
+    data = {k: v for k, v in BASE.items() if k != "target_items"}
+    assert "target_items: Field required" in spec_error(tmp_path, data)
+
+
+def test_exactly_one_source(tmp_path: Path) -> None:
     data = {k: v for k, v in BASE.items() if k != "seeds"}
-    message = spec_error(tmp_path, data)
-    assert "seeds: Field required" in message
+    assert "exactly one source" in spec_error(tmp_path, data)
+    both = {**BASE, "documents": {"path": "docs"}}
+    assert "exactly one source" in spec_error(tmp_path, both)
 
 
 def test_unknown_generator_lists_known_ones(tmp_path: Path) -> None:

@@ -113,6 +113,7 @@ class LLMJudge(Verifier):
 
     Config: ClassVar[type[StageConfig]] = JudgeConfig
     scope: ClassVar[Literal["item", "set"]] = "item"
+    uses_llm: ClassVar[bool] = True
     config: JudgeConfig
 
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:

@@ -25,7 +25,7 @@ _EXPORTS = {
     "find_model_file": "benchsmith.llm.embedded",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import jsonschema
 import openai
@@ -28,6 +28,7 @@ from jsonschema.exceptions import best_match
 
 from benchsmith.errors import EndpointError, LLMOutputError, LLMRequestError
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
+from benchsmith.llm.grammar import grammar_friendly
 from benchsmith.llm.usage import CallBudget, UsageMeter
 
 log = logging.getLogger("benchsmith.llm")
@@ -254,7 +255,7 @@ class LLMClient:
         if entry is not None:
             await entry[1].aclose()
 
-    async def __aenter__(self) -> LLMClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -262,7 +263,7 @@ class LLMClient:
 
     def _response_format(self, schema: dict[str, Any], schema_name: str) -> dict[str, Any]:
         if self.response_format_style == "json_object_schema":
-            return {"type": "json_object", "schema": schema}
+            return {"type": "json_object", "schema": grammar_friendly(schema)}
         return {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
 
     def _backoff(self, attempt: int, base: float) -> float:
@@ -401,7 +402,6 @@ class LLMClient:
             self.budget.acquire()
         text = await self._send(messages, schema, schema_name, temperature, max_tokens)
         value, problem = _parse_json_object(text)
-        reason = "invalid_json" if problem else "schema_mismatch"
         problem = problem or _schema_problem(validator, value)
         if problem is None:
             return value  # type: ignore[no-any-return]

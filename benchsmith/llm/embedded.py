@@ -14,6 +14,7 @@ if we are killed (see `benchsmith.llm.process`).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.metadata
 import logging
 import os
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Self
 
 from benchsmith.errors import EndpointError
 from benchsmith.llm import process
@@ -98,7 +100,7 @@ class EmbeddedServer:
                 # A newly arriving request must not cut off the one being generated.
                 "--interrupt_requests", "False"]
 
-    def start(self) -> EmbeddedServer:
+    def start(self) -> Self:
         """Start the server and wait until /v1/models answers."""
         if self.running:
             return self
@@ -133,16 +135,14 @@ class EmbeddedServer:
             process.stop(proc, grace_s=10.0)
             atexit.unregister(self.stop)
 
-    def __enter__(self) -> EmbeddedServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __del__(self) -> None:
-        # Last resort; normal paths stop() explicitly.
+        # Last resort; normal paths stop() explicitly. Nothing may escape a __del__.
         if getattr(self, "_proc", None) is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.stop()
-            except Exception:
-                pass

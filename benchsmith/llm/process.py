@@ -35,11 +35,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+# Resolved here, in the parent: between fork and exec (where preexec_fn runs, possibly in a
+# multi-threaded process) the child must not dlopen or take locks, only make system calls.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
 def _child_setup(parent_pid: int) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         # The parent may have died before prctl took effect: then nobody would stop us.
         if os.getppid() != parent_pid:
             os._exit(1)
@@ -55,7 +59,7 @@ def spawn(cmd: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None =
         return subprocess.Popen(
             list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None, cwd=cwd,
-            start_new_session=True, preexec_fn=_child_setup(os.getpid()),
+            start_new_session=True, preexec_fn=_child_setup(os.getpid()),  # noqa: PLW1509 (see _prctl)
         )
 
 

@@ -19,7 +19,9 @@ Endpoints:
 - ``GET /v1/models``.
 - Control, under ``/_fake/``: ``POST rules`` (one rule or a list), ``POST reset`` (rules,
   counters, latency; wakes hung requests), ``GET stats``, ``POST configure``
-  (``{"latency_s": 0.2, "reject_json_schema": false}``), ``GET requests`` (recent bodies).
+  (``{"latency_s": 0.2, "reject_json_schema": false}``; latency is an asyncio sleep, and
+  ``reject_json_schema`` answers the json_schema form with the HTTP 500 llama-cpp-python's
+  server gives), ``GET requests`` (recent bodies).
 
 A rule (first match wins; ``times`` limits how often it applies, default forever)::
 
@@ -46,7 +48,7 @@ import tempfile
 import time
 from collections import Counter, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -55,55 +57,56 @@ _RULE_KEYS = {"match", "response", "raw", "status", "retry_after", "hang_s", "ti
 
 _VOCAB = """
 able about above accept across act add advance after again against age agree ahead air allow almost
-alone along already also always amount angle animal answer apple area argue arm army around arrive art
-ask attack author autumn average avoid away baby back bad bag balance ball band bank bar base basket
-battle beach bear beat become bed before begin behind believe bell below bench best better between bird
-bit black blade blood blow blue board boat body bone book border borrow bottle bottom box brain branch
-brave bread break bridge bright bring broad brother brown build burn busy butter button cabin cable
-cake call calm camera camp candle capital captain car card care carry case castle cat catch cause cell
-center chain chair chance change chapter charge cheap check cheese chest chief child choice circle city
-claim class clean clear climb clock close cloud coast coat code coffee cold collect colour column come
-common company compare complete concern copper corner cost cotton count country course cover crack
-craft create crew crop cross crowd cup current curve cut damage dance danger dark data daughter deal
-debate decide deep defend degree deliver depend desert design detail develop device diamond differ
-dinner direct discover distance divide doctor dollar door double draft drama draw dream dress drink
-drive drop dry duty eager early earth east easy edge effect effort egg eight elect element empty energy
-engine enjoy enter equal escape estate evening event exact example exchange exercise expect expert
-explain express extend fabric face fact factory fair faith fall family famous farm fast father fault
-favour feather feature feed field figure file final find finger finish fire firm fish flag flat flight
-floor flow flower fly focus follow food foot force forest forget form fortune forward frame free fresh
-friend front fruit fuel full future garden gate gather gentle gift glass global goal gold good govern
-grain grand grass gravity great green ground group grow guard guess guide habit hair half hall hammer
-hand happy harbour hard harvest hat head health heart heat heavy height help herb hidden high hill
-history hold hole holiday honest honey hope horse hospital hotel hour house human hunt idea image
-impact income index industry inform insect inside iron island item jacket join journey judge juice jump
-jungle just keep kettle key kind king kitchen knife know label ladder lake lamp land language large
-laser late laugh launch lawn layer lead leaf learn leather leave lemon lesson letter level library lift
-light limit line liquid list listen little live local lock logic long loose lucky lunch machine magnet
-major manage map margin market master match matter meadow measure medal memory metal method middle
-mild mind mineral minute mirror model moment money monkey month moon morning mother motion mountain
-mouse move muscle museum music narrow nation nature near neck needle nerve network never night noble
-noise north note novel number object ocean offer office often open opera orange orbit order organ
-origin outer oven owner oxygen paint palace paper parent park party pass path pattern peace pencil
-people pepper period permit person phone piano picture piece pilot pipe planet plant plate play pocket
-poem point polish pond popular port position potato powder power practice praise press price prince
-print problem process produce profit project proof proper protect proud public pull pump purple puzzle
-quality quarter queen question quick quiet rabbit race radio rail rain raise range rapid rare reach
-read ready reason record reduce region relax remote repair report rescue result return reward rhythm
-rice rich ride right ring river road rocket roof room root rope rough round route royal rubber rule
-safe sail salad salt sample sand save scale scene school science score screen sea season second secret
-section seed select sense series service settle shadow shape share sharp shelf shell shift ship shirt
-shore short signal silent silver simple single sister skill sky sleep slice slow small smooth snow soap
+alone along already also always amount angle animal answer apple area argue arm army around arrive
+art ask attack author autumn average avoid away baby back bad bag balance ball band bank bar base
+basket battle beach bear beat become bed before begin behind believe bell below bench best better
+between bird bit black blade blood blow blue board boat body bone book border borrow bottle bottom
+box brain branch brave bread break bridge bright bring broad brother brown build burn busy butter
+button cabin cable cake call calm camera camp candle capital captain car card care carry case castle
+cat catch cause cell center chain chair chance change chapter charge cheap check cheese chest chief
+child choice circle city claim class clean clear climb clock close cloud coast coat code coffee cold
+collect colour column come common company compare complete concern copper corner cost cotton count
+country course cover crack craft create crew crop cross crowd cup current curve cut damage dance
+danger dark data daughter deal debate decide deep defend degree deliver depend desert design detail
+develop device diamond differ dinner direct discover distance divide doctor dollar door double draft
+drama draw dream dress drink drive drop dry duty eager early earth east easy edge effect effort egg
+eight elect element empty energy engine enjoy enter equal escape estate evening event exact example
+exchange exercise expect expert explain express extend fabric face fact factory fair faith fall
+family famous farm fast father fault favour feather feature feed field figure file final find finger
+finish fire firm fish flag flat flight floor flow flower fly focus follow food foot force forest
+forget form fortune forward frame free fresh friend front fruit fuel full future garden gate gather
+gentle gift glass global goal gold good govern grain grand grass gravity great green ground group
+grow guard guess guide habit hair half hall hammer hand happy harbour hard harvest hat head health
+heart heat heavy height help herb hidden high hill history hold hole holiday honest honey hope horse
+hospital hotel hour house human hunt idea image impact income index industry inform insect inside
+iron island item jacket join journey judge juice jump jungle just keep kettle key kind king kitchen
+knife know label ladder lake lamp land language large laser late laugh launch lawn layer lead leaf
+learn leather leave lemon lesson letter level library lift light limit line liquid list listen
+little live local lock logic long loose lucky lunch machine magnet major manage map margin market
+master match matter meadow measure medal memory metal method middle mild mind mineral minute mirror
+model moment money monkey month moon morning mother motion mountain mouse move muscle museum music
+narrow nation nature near neck needle nerve network never night noble noise north note novel number
+object ocean offer office often open opera orange orbit order organ origin outer oven owner oxygen
+paint palace paper parent park party pass path pattern peace pencil people pepper period permit
+person phone piano picture piece pilot pipe planet plant plate play pocket poem point polish pond
+popular port position potato powder power practice praise press price prince print problem process
+produce profit project proof proper protect proud public pull pump purple puzzle quality quarter
+queen question quick quiet rabbit race radio rail rain raise range rapid rare reach read ready
+reason record reduce region relax remote repair report rescue result return reward rhythm rice rich
+ride right ring river road rocket roof room root rope rough round route royal rubber rule safe sail
+salad salt sample sand save scale scene school science score screen sea season second secret section
+seed select sense series service settle shadow shape share sharp shelf shell shift ship shirt shore
+short signal silent silver simple single sister skill sky sleep slice slow small smooth snow soap
 social soft soil solar solid song sound source south space speak special speed spider spirit sport
 spring square stable stage stair stamp standard star station steam steel stem step stick stone storm
 story straight street strong student style subject sugar summer supply surface survey sweet swift
-symbol system table tail talent target taste teach team temple tennis theory thick thin thread throat
-ticket tiger timber tiny title today tone tool tooth topic total tower track trade traffic train travel
-treat tree trial tribe truck trust tunnel turn twin type uncle under union unit upper urban useful
-valley value vapour vessel video village violin visit voice volume voyage wagon walk wall warm wash
-watch water wave wealth weather week weight west wheat wheel whisper white wide wild window winter
-wire wise wonder wood wool world write yard year yellow young zebra zone
-""".split()
+symbol system table tail talent target taste teach team temple tennis theory thick thin thread
+throat ticket tiger timber tiny title today tone tool tooth topic total tower track trade traffic
+train travel treat tree trial tribe truck trust tunnel turn twin type uncle under union unit upper
+urban useful valley value vapour vessel video village violin visit voice volume voyage wagon walk
+wall warm wash watch water wave wealth weather week weight west wheat wheel whisper white wide wild
+window winter wire wise wonder wood wool world write yard year yellow young zebra zone
+""".split()  # noqa: SIM905 (a word list reads better as text)
 
 
 # -- schema instances ------------------------------------------------------------------
@@ -423,7 +426,7 @@ class FakeOpenAIServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def start(self) -> FakeOpenAIServer:
+    def start(self) -> Self:
         """Start the subprocess and wait until it answers."""
         from benchsmith.llm.process import free_port, spawn, stop, wait_until_ready
 
@@ -460,7 +463,7 @@ class FakeOpenAIServer:
             stop(self._proc, grace_s=3.0)
             self._proc = None
 
-    def __enter__(self) -> FakeOpenAIServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -483,7 +486,7 @@ class FakeOpenAIServer:
         self._call("POST", "/_fake/reset")
 
     def configure(self, **settings: Any) -> None:
-        """Set `latency_s` (async delay before every answer) or `reject_json_schema`."""
+        """Set `latency_s` (async delay before every answer) or `reject_json_schema` (act like llama.cpp)."""
         self._call("POST", "/_fake/configure", settings)
 
     def stats(self) -> dict[str, Any]:
