@@ -89,6 +89,16 @@ class DedupSpec(_Strict):
     threshold: float = Field(default=0.9, gt=0.0, le=1.0, description="Cosine similarity above which two prompts are duplicates.")
 
 
+class SelectionSpec(_Strict):
+    """How the published items are chosen when more than `target_items` survive."""
+
+    strategy: Literal["top_score", "diverse"] = Field(
+        default="top_score",
+        description="'top_score': the best-judged items; 'diverse': cluster-balanced over embeddings, "
+                    "best-judged first inside each cluster.")
+    clusters: int | None = Field(default=None, ge=2, description="Clusters for 'diverse' (default: chosen from the size).")
+
+
 class BudgetSpec(_Strict):
     """When generation stops if the target is not reached."""
 
@@ -117,6 +127,7 @@ class SuiteSpec(_Strict):
     generators: list[StageSpec] = Field(min_length=1)
     verifiers: list[StageSpec] = Field(default_factory=list)
     dedup: DedupSpec = Field(default_factory=DedupSpec)
+    selection: SelectionSpec = Field(default_factory=SelectionSpec)
     llm: LLMSpec = Field(default_factory=LLMSpec)
     publish: PublishSpec = Field(default_factory=PublishSpec)
     random_seed: int = Field(default=0, description="Seed for every random choice in the run.")

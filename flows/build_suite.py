@@ -21,13 +21,13 @@ from pydantic import BaseModel, Field
 import benchsmith
 from benchsmith.errors import BudgetExhausted
 from benchsmith.funnel import Funnel
+from benchsmith.documents import Chunk
 from benchsmith.records import Item, Seed, Verdict, content_hash
 from benchsmith.spec import SuiteSpec
 from benchsmith.stages import GenerationFailure, GenerationResult, StageContext, generators, verifiers
+from benchsmith.reports import stage_reports
 from flows import runtime
-
-SELECT_STAGE = "select"
-
+from verifiers.selection import SELECT_STAGE, select_items
 
 def _task_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """Cache key from the task's name and the content of its inputs (plus the code version)."""
@@ -45,9 +45,12 @@ _cached = dict(cache_key_fn=_task_key, persist_result=True, retries=0)
 
 
 @task(name="generate", **_cached)
-async def generate_round(spec: SuiteSpec, seeds: list[Seed], n: int, round_index: int,
+async def generate_round(spec: SuiteSpec, seeds: list[Seed] | list[Chunk], n: int, round_index: int,
                          budget_left: int) -> tuple[GenerationResult, int]:
-    """Ask every generator of the spec for its share of `n` candidates; also return the calls spent."""
+    """Ask every generator of the spec for its share of `n` candidates; also return the calls spent.
+
+    `seeds` are the run's sources: seed prompts, or document chunks for a documents suite.
+    """
     ctx = runtime.context()
     result = GenerationResult()
     with runtime.metered() as calls:
@@ -141,6 +144,7 @@ class RunOutcome(BaseModel):
     published: list[Item] = Field(default_factory=list)
     rejected: list[Item] = Field(default_factory=list)
     failures: list[GenerationFailure] = Field(default_factory=list)
+    reports: dict[str, Any] = Field(default_factory=dict, description="Per-stage drop reports and selection report.")
     rounds: int = 0
     llm_calls: int = 0
 
@@ -162,16 +166,6 @@ def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget
     return max(0, min(wanted, affordable, 4 * spec.target_items))
 
 
-def _select(spec: SuiteSpec, pool: list[Item]) -> tuple[list[Item], list[Item]]:
-    """Keep the best `target_items` survivors (by judge score, then id); mark the rest surplus."""
-    alive = sorted((it for it in pool if it.passed), key=lambda it: (-it.quality_score(), it.id))
-    keep, surplus = alive[: spec.target_items], alive[spec.target_items:]
-    keep = [it.with_verdict(Verdict(stage=SELECT_STAGE, passed=True, score=it.quality_score())) for it in keep]
-    surplus = [it.with_verdict(Verdict(stage=SELECT_STAGE, passed=False, reason="over_target",
-                                       score=it.quality_score())) for it in surplus]
-    return keep, surplus
-
-
 def build_funnel(spec: SuiteSpec, planned: int, final: list[Item], failures: list[GenerationFailure],
                  stop_reason: str) -> Funnel:
     """Counts per stage from the final verdicts, so a resumed run reports the same funnel."""
@@ -188,7 +182,7 @@ def build_funnel(spec: SuiteSpec, planned: int, final: list[Item], failures: lis
 
 
 @flow(name="build-suite", log_prints=False, validate_parameters=False)
-async def build_suite(spec: SuiteSpec, seeds: list[Seed]) -> RunOutcome:
+async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOutcome:
     """Generate, verify and dedup until the target survives or the budget is spent.
 
     The LLM runtime (clients, embedded server, progress sink) must be open: see
@@ -234,12 +228,14 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed]) -> RunOutcome:
     if kept_count >= spec.target_items:
         stop_reason = "target_reached"
 
-    published, surplus = _select(spec, [items[i] for i in pool_ids])
+    published, surplus, selection_report = select_items(
+        [items[i] for i in pool_ids], spec.target_items, spec.selection, runtime.context())
     items.update((it.id, it) for it in published + surplus)
     final = list(items.values())
+    funnel = build_funnel(spec, planned, final, failures, stop_reason)
+    reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report}
     return RunOutcome(
         suite=spec.suite, stop_reason=stop_reason, published=published,
         rejected=[it for it in final if not it.passed], failures=failures, rounds=rounds,
-        llm_calls=runtime.calls_made(),
-        funnel=build_funnel(spec, planned, final, failures, stop_reason),
+        llm_calls=runtime.calls_made(), funnel=funnel, reports=reports,
     )

@@ -21,8 +21,10 @@ from benchsmith.publish import PublishResult, publish_version
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
 from benchsmith.spec import SuiteSpec
 from benchsmith.store import Store
-from flows import runtime
+from flows import prefect_api, runtime
+from flows.prefect_api import LocalPrefectAPI
 from flows.build_suite import RunOutcome, build_suite
+from flows.ingest import ingest_task
 
 
 class RunReport(BaseModel):
@@ -46,15 +48,22 @@ def publish_task(spec: SuiteSpec, outcome: RunOutcome, models: dict[str, str], u
     """Write the version folder (atomically), or report that identical content is already published."""
     return publish_version(spec=spec, items=outcome.published, rejected=outcome.rejected, funnel=outcome.funnel,
                            models=models, usage=usage, stop_reason=outcome.stop_reason,
-                           new_version=new_version, output_dir=output_dir)
+                           new_version=new_version, output_dir=output_dir, reports=outcome.reports)
 
 
 @flow(name="suite-run", log_prints=False, validate_parameters=False)
-async def suite_run(spec: SuiteSpec, seeds: SeedLoadResult, new_version: bool = False,
+async def suite_run(spec: SuiteSpec, seeds: SeedLoadResult | None, new_version: bool = False,
                     output_dir: Path | None = None) -> tuple[RunOutcome, PublishResult | None, dict, dict]:
     """Build the suite and publish it (when anything survived)."""
-    outcome = await build_suite(spec, seeds.seeds)
     rt = runtime.current()
+    if spec.documents is not None:
+        corpus = ingest_task(spec)
+        rt.context.extras.update(documents={d.id: d for d in corpus.documents},
+                                 chunks={c.id: c for c in corpus.chunks})
+        outcome = await build_suite(spec, corpus.chunks)
+        outcome.reports["coverage"] = corpus.coverage(outcome.published, outcome.published + outcome.rejected)
+    else:
+        outcome = await build_suite(spec, seeds.seeds)
     usage, models = rt.usage.snapshot(), rt.models()
     published = None
     if outcome.published:
@@ -71,25 +80,32 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     embedded server before it propagates.
     """
     started = time.monotonic()
-    seeds = load_seeds(spec, skip_bad=skip_bad_seeds)
-    workspace.mkdir(parents=True, exist_ok=True)
-    with Store.open(workspace) as store:
-        run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
-        try:
-            # Task results live in the workspace, beside the LLM cache they complement.
-            with runtime.open_runtime(spec, workspace), temporary_settings(
-                    {PREFECT_LOCAL_STORAGE_PATH: (workspace / "task-results").resolve()}):
-                outcome, published, usage, models = asyncio.run(
-                    suite_run(spec, seeds, new_version=new_version, output_dir=output_dir))
-        except KeyboardInterrupt:
-            store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
-            raise
-        except BaseException as err:
-            store.finish_run(run_id, "failed", error=f"{type(err).__name__}: {err}")
-            raise
-        store.save_items(run_id, outcome.published + outcome.rejected)
-        store.finish_run(run_id, "succeeded", stop_reason=outcome.stop_reason,
-                         version=published.version if published else None, funnel=outcome.funnel, usage=usage)
+    # The local Prefect API takes seconds to come up: start it first, wait for it last.
+    api = LocalPrefectAPI().start() if prefect_api.needed() else None
+    try:
+        seeds = load_seeds(spec, skip_bad=skip_bad_seeds) if spec.seeds is not None else None
+        workspace.mkdir(parents=True, exist_ok=True)
+        with Store.open(workspace) as store:
+            run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
+            try:
+                # Task results live in the workspace, beside the LLM cache they complement.
+                with prefect_api.prefect_api(api), runtime.open_runtime(spec, workspace, output_dir), \
+                        temporary_settings({PREFECT_LOCAL_STORAGE_PATH: (workspace / "task-results").resolve()}):
+                    outcome, published, usage, models = asyncio.run(
+                        suite_run(spec, seeds, new_version=new_version, output_dir=output_dir))
+            except KeyboardInterrupt:
+                store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
+                raise
+            except BaseException as err:
+                store.finish_run(run_id, "failed", error=f"{type(err).__name__}: {err}")
+                raise
+            store.save_items(run_id, outcome.published + outcome.rejected)
+            store.finish_run(run_id, "succeeded", stop_reason=outcome.stop_reason,
+                             version=published.version if published else None, funnel=outcome.funnel,
+                             usage=usage)
+    finally:
+        if api is not None:
+            api.stop()
     return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=usage, models=models,
-                     skipped_seeds=seeds.skipped, seed_count=len(seeds.seeds),
+                     skipped_seeds=seeds.skipped if seeds else [], seed_count=len(seeds.seeds) if seeds else 0,
                      elapsed_s=time.monotonic() - started)

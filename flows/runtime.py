@@ -29,6 +29,7 @@ class Runtime:
 
     spec: SuiteSpec
     workspace: Path
+    output_dir: Path | None = None
     usage: UsageMeter = field(default_factory=UsageMeter)
     budget: CallBudget | None = None
     logical_calls: int = 0
@@ -41,11 +42,19 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.budget = CallBudget(self.spec.budget.max_llm_calls)
+        # Stages that look beyond the items (novelty against published versions, grounding
+        # against chunks) find what they need in `extras`; the flow adds the documents.
+        extras = {"suite": self.spec.suite, "output_dir": self.output_dir or self.spec.publish.output_dir}
         self.context = StageContext(llm=self.client, workspace=self.workspace, seed=self.spec.random_seed,
-                                    progress=lambda stage, n: progress.sink().advance(stage, n))
+                                    progress=lambda stage, n: progress.sink().advance(stage, n), extras=extras)
 
     def client(self, role: str) -> LLMClient:
-        """The client of `role`, building all clients (and starting the embedded server) on first use."""
+        """The client of `role`, building all clients (and starting the embedded server) on first use.
+
+        Prefect runs the flow's async tasks on the flow's event loop, the main thread:
+        the embedded server is tied to the thread that starts it (it dies with it), so
+        that thread must live as long as the run, which the main thread does.
+        """
         with self._lock:
             if self._clients is None:
                 if any(resolve_endpoint(r, getattr(self.spec.llm, r)).embedded for r in ROLES):
@@ -75,12 +84,12 @@ _current: Runtime | None = None
 
 
 @contextlib.contextmanager
-def open_runtime(spec: SuiteSpec, workspace: Path) -> Iterator[Runtime]:
+def open_runtime(spec: SuiteSpec, workspace: Path, output_dir: Path | None = None) -> Iterator[Runtime]:
     """Make a runtime current for the flow's tasks; stop what it started on exit (also on Ctrl-C)."""
     global _current
     if _current is not None:
         raise RuntimeError("a benchsmith runtime is already open in this process")
-    rt = Runtime(spec=spec, workspace=workspace)
+    rt = Runtime(spec=spec, workspace=workspace, output_dir=output_dir)
     _current = rt
     try:
         yield rt

@@ -142,12 +142,12 @@ def build_messages(*, chunks: Sequence[Chunk], question_type: QuestionType, kind
     how = "" if truth is not False else " (change one fact, number or name from the passages)"
     rules = [
         _TASK[question_type],
-        "First copy the sentences that support the answer into \"quotes\", exactly as written, each with the "
-        "number of its passage.",
+        ("First copy the sentences that support the answer into \"quotes\", exactly as written, each with the "
+         "number of its passage."),
         _KIND_RULES[kind].format(n_wrong=n_choices - 1, truth=truth_word, how=how),
         _DIFFICULTY[difficulty],
-        "The question must make sense on its own, for a reader who has not seen the passages: name the "
-        "company, product or policy instead of writing 'the passage' or 'the document'.",
+        ("The question must make sense on its own, for a reader who has not seen the passages: name the "
+         "company, product or policy instead of writing 'the passage' or 'the document'."),
     ]
     if kind == "true_false":
         rules.append("Set \"is_true\" to true if the statement is true according to the passages, else false.")

@@ -66,3 +66,23 @@ def llm_ctx(fake_llm: FakeOpenAIServer, tmp_path: Path) -> StageContext:
         return clients[role]
 
     return StageContext(llm=client, workspace=tmp_path / ".benchsmith", seed=0, extras={"usage": usage})
+
+
+@pytest.fixture(scope="session")
+def prefect_local_api() -> Iterator[str]:
+    """One local Prefect API for the session's in-process runs (each run would start its own).
+
+    Processes started by tests (the CLI) inherit nothing from here and start their own,
+    as a user's run does.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.prefect_api import LocalPrefectAPI
+
+    server = LocalPrefectAPI().start()
+    try:
+        server.wait()
+        with temporary_settings({PREFECT_API_URL: server.url}):
+            yield server.url
+    finally:
+        server.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from benchsmith.llm import process
+from benchsmith import process
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.embedded import EmbeddedServer, EmbeddedServerError, find_model_file
 
@@ -105,7 +105,7 @@ def test_child_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
     parent_code = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from benchsmith.llm import process
+        from benchsmith import process
         child = process.spawn({_sleeper()!r}, log_path=Path({str(tmp_path / 'child.log')!r}))
         print(child.pid, flush=True)
         time.sleep(120)

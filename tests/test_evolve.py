@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from benchsmith.errors import EndpointError, SpecError
 from benchsmith.llm.client import LLMClient
-from benchsmith.llm.process import free_port
+from benchsmith.process import free_port
 from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Seed, content_hash
 from benchsmith.spec import load_spec, parse_spec

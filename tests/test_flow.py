@@ -11,11 +11,13 @@ import datasets
 import pytest
 
 from benchsmith.errors import EndpointError
-from benchsmith.llm.process import free_port
+from benchsmith.process import free_port
 from benchsmith.publish import verify_version
 from benchsmith.store import Store
 from flows.run_suite import run_suite
 from suite_factory import SEEDS, make_spec
+
+pytestmark = pytest.mark.usefixtures("prefect_local_api")
 
 def test_run_publishes_a_loadable_verified_version(tmp_path: Path, fake_llm: Any) -> None:
     spec = make_spec(tmp_path, fake_llm)

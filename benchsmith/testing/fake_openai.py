@@ -428,7 +428,7 @@ class FakeOpenAIServer:
 
     def start(self) -> Self:
         """Start the subprocess and wait until it answers."""
-        from benchsmith.llm.process import free_port, spawn, stop, wait_until_ready
+        from benchsmith.process import free_port, spawn, stop, wait_until_ready
 
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -454,7 +454,7 @@ class FakeOpenAIServer:
 
     def stop(self) -> None:
         """Stop the subprocess (idempotent)."""
-        from benchsmith.llm.process import stop
+        from benchsmith.process import stop
 
         if self._http is not None:
             self._http.close()

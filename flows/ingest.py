@@ -1,0 +1,54 @@
+"""The ingestion task of a documents suite: files → documents → chunks.
+
+Ingestion is not cached by Prefect: it is quick, and it must see edited documents.
+What it produces is content-addressed (chunk ids hash the document bytes and offsets),
+so unchanged documents give unchanged chunks, and the generation tasks downstream
+still come from their cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from benchsmith.documents import Chunk, Document, SkippedDocument
+from benchsmith.errors import BenchsmithError
+from benchsmith.records import Item
+from benchsmith.spec import SuiteSpec
+from flows import runtime
+
+
+class Corpus(BaseModel):
+    """The ingested documents of a run, their chunks and the files that gave nothing."""
+
+    documents: list[Document] = Field(default_factory=list)
+    chunks: list[Chunk] = Field(default_factory=list)
+    skipped: list[SkippedDocument] = Field(default_factory=list)
+
+    def coverage(self, published: list[Item], all_items: list[Item]) -> dict[str, Any]:
+        """The coverage report for the manifest and the dataset card."""
+        from benchsmith.coverage import coverage_report
+
+        return coverage_report(self.documents, self.skipped, self.chunks, published, all_items)
+
+
+@task(name="ingest", cache_policy=NO_CACHE, persist_result=False)
+def ingest_task(spec: SuiteSpec) -> Corpus:
+    """Ingest and chunk the spec's documents folder; an error if no document has text."""
+    from benchsmith.ingest import chunk_document, ingest_folder
+
+    assert spec.documents is not None
+    sink = runtime.sink()
+    result = ingest_folder(spec.documents, spec.documents_path)
+    for skipped in result.skipped:
+        sink.message(f"skipped {skipped.path}: {skipped.reason}{' — ' + skipped.detail if skipped.detail else ''}")
+    if not result.documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in result.skipped) or "no files"
+        raise BenchsmithError(f"{spec.documents_path}: no document with text to build from ({reasons})")
+    chunks = [c for doc in result.documents
+              for c in chunk_document(doc, spec.documents.chunk_tokens, spec.documents.overlap_tokens)]
+    sink.message(f"ingested {len(result.documents)} documents into {len(chunks)} chunks")
+    return Corpus(documents=result.documents, chunks=chunks, skipped=result.skipped)

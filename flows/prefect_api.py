@@ -1,0 +1,85 @@
+"""A temporary local Prefect API for runs with no Prefect server configured.
+
+Prefect's own ephemeral mode starts the same thing (uvicorn serving
+`prefect.server.api.server:create_app`) but as a plain child in our process group, so a
+Ctrl-C in the terminal kills it at the same instant as the run, and the run's last API
+calls (marking tasks crashed, flushing events) fail with connection errors instead of
+ending cleanly. Here the server runs in its own session — Ctrl-C reaches only the run,
+which then stops the server in order — and dies with the run if the run is killed.
+
+With PREFECT_API_URL set (a real Prefect server), nothing is started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import prefect
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from benchsmith import process
+
+
+class LocalPrefectAPI:
+    """The server process; `start()` returns at once, `wait()` blocks until it answers."""
+
+    def __init__(self, log_path: Path | None = None, startup_timeout_s: float = 180.0) -> None:
+        self.log_path = log_path or Path(tempfile.gettempdir()) / f"benchsmith-prefect-api-{os.getpid()}.log"
+        self.startup_timeout_s = startup_timeout_s
+        self.port = process.free_port()
+        self._proc = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> LocalPrefectAPI:
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        self.log_path.write_bytes(b"")
+        self._proc = process.spawn(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
+             "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            log_path=self.log_path, env=env)
+        return self
+
+    def wait(self) -> None:
+        assert self._proc is not None, "start() first"
+        process.wait_until_ready(self._proc, f"{self.url}/health", timeout_s=self.startup_timeout_s,
+                                 what="the local Prefect API server", log_path=self.log_path)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            process.stop(self._proc)
+            self._proc = None
+
+
+def needed() -> bool:
+    """True when no Prefect API is configured, so a local one must run."""
+    return not PREFECT_API_URL.value()
+
+
+@contextlib.contextmanager
+def prefect_api(server: LocalPrefectAPI | None = None) -> Iterator[str | None]:
+    """Point Prefect at a running API for the block: the configured one, else a local server.
+
+    Pass a server that was `start()`ed earlier to overlap its start-up with other work.
+    """
+    if not needed():
+        if server is not None:
+            server.stop()
+        yield None
+        return
+    server = server or LocalPrefectAPI().start()
+    try:
+        server.wait()
+        with temporary_settings({PREFECT_API_URL: server.url}):
+            yield server.url
+    finally:
+        server.stop()
