@@ -260,7 +260,7 @@ def test_true_false_items(fake_llm, llm_ctx) -> None:
     ctx = _docs_ctx(llm_ctx, DOCS, CHUNKS)
     fake_llm.add_rule(match="parking garage opens", response={
         "quotes": [{"passage": 1, "text": "on weekends it stays closed"}],
-        "statement": "The Acme parking garage is open on weekends.", "is_true": False})
+        "statement": "False: The Acme parking garage is open on weekends.", "is_true": False})  # label dropped
     gen = DocumentQA({"kinds": ["true_false"], "question_types": ["single_hop"]})
     res = asyncio.run(gen.generate([MEMO_CHUNK], 2, 0, ctx))
     item = res.items[0]

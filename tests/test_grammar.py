@@ -39,3 +39,18 @@ def test_llama_cpp_style_sends_enum_openai_style_sends_schema_as_is(fake_llm: An
     assert llama["schema"]["properties"]["score"]["enum"] == [1, 2, 3, 4, 5]
     openai_style = _sent_schema(fake_llm, "json_schema")
     assert openai_style["json_schema"]["schema"] == SCORE
+
+
+def test_salted_requests_carry_a_stable_seed(fake_llm: Any) -> None:
+    client = LLMClient(base_url=fake_llm.base_url, model=fake_llm.model, max_retries=0, timeout_s=5)
+    messages = [{"role": "user", "content": "variant please"}]
+
+    async def ask(salt: str) -> None:
+        await client.complete_json(messages, SCORE, cache_salt=salt)
+
+    for salt in ("v1", "v2", "v1", ""):
+        asyncio.run(ask(salt))
+    seeds = [r.get("seed") for r in fake_llm.requests()[-4:]]
+    assert seeds[0] is not None and seeds[0] != seeds[1]
+    assert seeds[2] == seeds[0], "the same variant must get the same seed"
+    assert seeds[3] is None, "unsalted requests send no seed"

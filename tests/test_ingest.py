@@ -31,7 +31,13 @@ from doc_factory import (
 
 from benchsmith.documents import Document
 from benchsmith.errors import BenchsmithError
-from benchsmith.ingest import IngestError, IngestResult, ingest_folder, section_path_at
+from benchsmith.ingest import (
+    IngestError,
+    IngestResult,
+    folder_fingerprint,
+    ingest_folder,
+    section_path_at,
+)
 from benchsmith.spec import DocumentSource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -440,3 +446,16 @@ def test_ingestion_is_deterministic() -> None:
     second = ingest(EXAMPLE).model_dump()
     assert first == second
     assert [d["path"] for d in first["documents"]] == sorted(d["path"] for d in first["documents"])
+
+
+def test_folder_fingerprint_changes_with_files_and_settings(tmp_path: Path) -> None:
+    write_markdown(tmp_path / "a.md", "# A\n\ntext\n")
+    source = DocumentSource(path=tmp_path)
+    first = folder_fingerprint(source, tmp_path)
+    assert folder_fingerprint(source, tmp_path) == first
+    assert folder_fingerprint(DocumentSource(path=tmp_path, chunk_tokens=200), tmp_path) != first
+    write_markdown(tmp_path / "b.md", "# B\n\nmore\n")
+    second = folder_fingerprint(source, tmp_path)
+    assert second != first
+    (tmp_path / "b.md").write_text("# B\n\nchanged, longer text\n")
+    assert folder_fingerprint(source, tmp_path) != second

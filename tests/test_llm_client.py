@@ -21,6 +21,7 @@ from benchsmith.errors import (
     SpecError,
 )
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
+from benchsmith.llm.grammar import grammar_friendly
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import OPENAI_URL, build_clients, resolve_endpoint
 from benchsmith.process import free_port
@@ -276,7 +277,8 @@ def test_falls_back_to_llama_cpp_schema_form(fake_llm, tmp_path: Path) -> None:
     jsonschema.validate(ask(client, "second"), SCHEMA)
     formats = [b["response_format"] for b in fake_llm.requests()]
     assert formats[0]["type"] == "json_schema"
-    assert formats[1:] == [{"type": "json_object", "schema": SCHEMA}] * 2
+    # llama.cpp form, with integer ranges spelled out for its grammar (benchsmith.llm.grammar)
+    assert formats[1:] == [{"type": "json_object", "schema": grammar_friendly(SCHEMA)}] * 2
     assert client.usage.role("generator").failures == {}
 
 

@@ -28,6 +28,7 @@ from benchsmith.ingest.folder import (
 
 __all__ = [
     "FORMATS",
+    "INGEST_VERSION",
     "IngestError",
     "IngestResult",
     "SkipFile",
@@ -36,6 +37,7 @@ __all__ = [
     "convert_file",
     "discover_files",
     "estimate_tokens",
+    "folder_fingerprint",
     "ingest_folder",
     "page_at",
     "section_path_at",

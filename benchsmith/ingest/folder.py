@@ -19,9 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchsmith.documents import Document, DocumentFormat, SkippedDocument
 from benchsmith.ingest.base import Converted, IngestError, SkipFile, mtime_date
 from benchsmith.progress import ProgressSink
+from benchsmith.records import content_hash
 from benchsmith.spec import DocumentSource
 
 PROGRESS_STAGE = "ingest"
+# Bump when a converter or the chunker changes its output, so cached ingestion results are redone.
+INGEST_VERSION = 1
 
 # Extension (lower case) → format. Anything else an include glob matches is skipped as 'unsupported'.
 FORMATS: dict[str, DocumentFormat] = {
@@ -118,6 +121,18 @@ def discover_files(folder: Path, include: Sequence[str], exclude: Sequence[str] 
         raise IngestError(f"no file in {folder} matches include {list(include)}{excl}; "
                           f"the folder holds {len(everything)} file(s): {shown}")
     return [folder / rel for rel in chosen]
+
+
+def folder_fingerprint(source: DocumentSource, folder: Path) -> str:
+    """A cheap cache key for ingesting `folder` with `source`: the matching files' paths, sizes and
+    modified times (no file is read), the source settings and INGEST_VERSION."""
+    folder = Path(folder)
+    files = []
+    for path in discover_files(folder, source.include, source.exclude):
+        st = path.stat()
+        files.append((path.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    settings = source.model_dump(mode="json", exclude={"path"})
+    return content_hash("ingest", INGEST_VERSION, settings, files, length=32)
 
 
 # --- one file ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import logging
 import random
@@ -161,6 +162,17 @@ def _schema_problem(validator: Any, value: Any) -> str | None:
     return f"{err.message} (at {where})"
 
 
+def _salt_seed(cache_salt: str) -> int | None:
+    """The sampling seed sent with a salted request.
+
+    A salt marks a deliberate variant (the second rewrite of one seed); as a seed it makes
+    deterministic endpoints answer differently per variant, and the same per rerun.
+    """
+    if not cache_salt:
+        return None
+    return int.from_bytes(hashlib.sha256(cache_salt.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
+
+
 class LLMClient:
     """Schema-constrained JSON completions from one OpenAI-compatible endpoint for one role."""
 
@@ -271,7 +283,7 @@ class LLMClient:
         return d / 2 + random.uniform(0, d / 2)  # "equal jitter": spread retries, keep a floor
 
     async def _send(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
-                    temperature: float, max_tokens: int) -> str | None:
+                    temperature: float, max_tokens: int, seed: int | None = None) -> str | None:
         """One answered request (with retries); returns the message content."""
         attempt = 0
         connect_failures = 0
@@ -285,10 +297,12 @@ class LLMClient:
                     # The documented raw-request path of AsyncOpenAI: same wire format, same
                     # errors, without the typed request transform and response models
                     # (which walk the whole JSON schema on every call: ~1 ms of CPU each).
-                    resp = await client.post("/chat/completions", cast_to=object, body={
-                        "model": self.model, "messages": messages,
-                        "response_format": self._response_format(schema, schema_name),
-                        "temperature": temperature, "max_tokens": max_tokens})
+                    body = {"model": self.model, "messages": messages,
+                            "response_format": self._response_format(schema, schema_name),
+                            "temperature": temperature, "max_tokens": max_tokens}
+                    if seed is not None:
+                        body["seed"] = seed
+                    resp = await client.post("/chat/completions", cast_to=object, body=body)
             except openai.APITimeoutError:
                 reason = "timeout"
             except openai.APIConnectionError as err:
@@ -385,7 +399,8 @@ class LLMClient:
                 self.usage.record_cache_hit(self.role)
                 return hit
         try:
-            result = await self._answer(messages, schema, schema_name, schema_json, validator, temperature, max_tokens)
+            result = await self._answer(messages, schema, schema_name, schema_json, validator, temperature, max_tokens,
+                                        _salt_seed(cache_salt))
         except (LLMOutputError, LLMRequestError) as err:
             self.usage.record_failure(self.role, err.reason)
             raise
@@ -397,10 +412,11 @@ class LLMClient:
         return result
 
     async def _answer(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
-                      schema_json: str, validator: Any, temperature: float, max_tokens: int) -> dict[str, Any]:
+                      schema_json: str, validator: Any, temperature: float, max_tokens: int,
+                      seed: int | None = None) -> dict[str, Any]:
         if self.budget is not None:
             self.budget.acquire()
-        text = await self._send(messages, schema, schema_name, temperature, max_tokens)
+        text = await self._send(messages, schema, schema_name, temperature, max_tokens, seed)
         value, problem = _parse_json_object(text)
         problem = problem or _schema_problem(validator, value)
         if problem is None:
@@ -416,7 +432,7 @@ class LLMClient:
                   {"role": "user", "content": (
                       f"Your reply was not valid: {problem}. Reply again with only a JSON object that conforms "
                       f"to this JSON schema, and no other text:\n{schema_json}")}]
-        text2 = await self._send(repair, schema, schema_name, temperature, max_tokens)
+        text2 = await self._send(repair, schema, schema_name, temperature, max_tokens, seed)
         value2, problem2 = _parse_json_object(text2)
         reason = "invalid_json" if problem2 else "schema_mismatch"
         problem2 = problem2 or _schema_problem(validator, value2)
