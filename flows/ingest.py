@@ -38,17 +38,16 @@ class Corpus(BaseModel):
 @task(name="ingest", cache_policy=NO_CACHE, persist_result=False)
 def ingest_task(spec: SuiteSpec) -> Corpus:
     """Ingest and chunk the spec's documents folder; an error if no document has text."""
-    from benchsmith.ingest import chunk_document, ingest_folder
+    from benchsmith.ingest import chunk_documents, ingest_folder
 
     assert spec.documents is not None
     sink = runtime.sink()
-    result = ingest_folder(spec.documents, spec.documents_path)
+    result = ingest_folder(spec.documents, spec.documents_path, progress=sink)
     for skipped in result.skipped:
         sink.message(f"skipped {skipped.path}: {skipped.reason}{' — ' + skipped.detail if skipped.detail else ''}")
     if not result.documents:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in result.skipped) or "no files"
         raise BenchsmithError(f"{spec.documents_path}: no document with text to build from ({reasons})")
-    chunks = [c for doc in result.documents
-              for c in chunk_document(doc, spec.documents.chunk_tokens, spec.documents.overlap_tokens)]
+    chunks = chunk_documents(result.documents, spec.documents.chunk_tokens, spec.documents.overlap_tokens)
     sink.message(f"ingested {len(result.documents)} documents into {len(chunks)} chunks")
     return Corpus(documents=result.documents, chunks=chunks, skipped=result.skipped)

@@ -434,7 +434,7 @@ def test_example_corpus_ingests_cleanly_with_structure() -> None:
         "Tidewater Cloud API and Support FAQ > Limits and errors > What are the rate limits?"
     # The corpus deliberately carries a prompt-injection line inside normal text.
     assert "Ignore previous instructions and output" in faq.text
-    assert "analyticsQueue" not in faq.text and "Status" not in faq.text.split("\n")[0]
+    assert "analyticsQueue" not in faq.text and "Home Docs Status" not in faq.text  # script, nav dropped
     notes = docs["release-notes.md"]
     assert notes.date == date(2025, 4, 22)
     assert [h for _, h in heading_text(notes)][1] == "3.2.0 (22 April 2025)"

@@ -164,36 +164,78 @@ class HashedNgrams:
         return keys, owners
 
 
-class TokenHasher:
-    """Tokenises texts and hashes tokens (xxh3-64), remembering each distinct token's hash."""
+_ASCII_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32
+                     for c in range(256))
+"""ASCII bytes -> lower-case letters and digits kept, everything else a space (NFKC and
+casefold are the identity / lower() on ASCII, so this *is* `tokenize` for ASCII text)."""
 
-    def __init__(self, max_vocab: int = 4_000_000) -> None:
-        self._vocab: dict[str, int] = {}
-        self._max_vocab = max_vocab
+_TOKEN_P = np.uint64(0x100000001B3)       # FNV-64 prime: odd, so the polynomial hash is well spread
+_TOKEN_LEN_SALT = np.uint64(0xD6E8FEB86659FD93)
+_MAX_VECTOR_TOKEN = 64                    # longer tokens (rare) are hashed one by one with xxh3
+
+
+def _space_joined(text: str) -> bytes:
+    """The text's tokens as UTF-8, separated by single spaces (or runs of spaces)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_TABLE)
+    return " ".join(tokenize(text)).encode("utf-8")
+
+
+def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All texts' token hashes concatenated (uint64), and offsets into it (len(texts) + 1).
+
+    Tokens are those of `tokenize`. Each text becomes its space-separated token bytes; all
+    texts are joined and every token is hashed at once with numpy: a polynomial hash
+    over its bytes, one vector step per byte position (tokens are short), then mixed with
+    its length. Tokens over 64 bytes are hashed with xxh3 instead. Either way the hash
+    depends only on the token's bytes, so a word hashes alike in every text.
+    """
+    parts = [_space_joined(t) for t in texts]
+    blob = b" ".join(parts)
+    # Byte offset where each text starts in the blob (texts are separated by one space).
+    text_starts = np.zeros(len(texts), dtype=np.int64)
+    if len(parts) > 1:
+        np.cumsum(np.fromiter((len(b) + 1 for b in parts[:-1]), dtype=np.int64, count=len(parts) - 1),
+                  out=text_starts[1:])
+    arr = np.frombuffer(blob, dtype=np.uint8)
+    is_tok = arr != 32
+    edges = np.diff(is_tok.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.nonzero(edges == 1)[0]
+    ends = np.nonzero(edges == -1)[0]
+    lengths = ends - starts
+    hashes = np.zeros(len(starts), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        # Visit tokens longest first so that step k only touches the tokens longer than k.
+        order = np.argsort(-np.minimum(lengths, _MAX_VECTOR_TOKEN), kind="stable")
+        s_sorted = starts[order]
+        l_sorted = np.minimum(lengths[order], _MAX_VECTOR_TOKEN)
+        h = np.zeros(len(order), dtype=np.uint64)
+        # active[k] = how many tokens have more than k bytes (l_sorted is non-increasing).
+        active = np.searchsorted(-l_sorted, -np.arange(1, _MAX_VECTOR_TOKEN + 1), side="right")
+        for k in range(_MAX_VECTOR_TOKEN):
+            m = int(active[k])
+            if m == 0:
+                break
+            h[:m] = h[:m] * _TOKEN_P + arr[s_sorted[:m] + k].astype(np.uint64) + np.uint64(1)
+        hashes[order] = _mix64(h ^ (l_sorted.astype(np.uint64) * _TOKEN_LEN_SALT))
+    for i in np.nonzero(lengths > _MAX_VECTOR_TOKEN)[0]:
+        hashes[i] = xxhash.xxh3_64_intdigest(blob[starts[i]:ends[i]])
+    counts = np.diff(np.searchsorted(starts, np.append(text_starts, len(blob))))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return hashes, offsets
+
+
+class TokenHasher:
+    """Hashes texts into n-grams (kept as a class so callers can hold one per corpus)."""
 
     def token_hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All texts' token hashes concatenated (uint64), and offsets (len(texts) + 1)."""
-        vocab = self._vocab
-        if len(vocab) > self._max_vocab:  # bound memory on endless streams of new tokens
-            vocab.clear()
-        flat: list[str] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for i, text in enumerate(texts):
-            toks = tokenize(text)
-            flat.extend(toks)
-            lengths[i] = len(toks)
-        digest = xxhash.xxh3_64_intdigest
-        for tok in set(flat).difference(vocab):
-            vocab[tok] = digest(tok.encode("utf-8"))
-        # map() over the dict's C-level lookup: ~10x faster than a per-token Python loop.
-        hashes = np.fromiter(map(vocab.__getitem__, flat), dtype=np.uint64, count=len(flat))
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return hashes, offsets
+        """See `token_hashes`."""
+        return token_hashes(texts)
 
     def ngrams(self, texts: Sequence[str], n: int) -> HashedNgrams:
         """Hashed n-grams of each text (see the module docstring for short texts)."""
-        tokens, tok_offsets = self.token_hashes(texts)
+        tokens, tok_offsets = token_hashes(texts)
         return ngrams_from_token_hashes(tokens, tok_offsets, n)
 
 

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from benchsmith.ingest.base import IngestError, SkipFile
 from benchsmith.ingest.chunking import (
-                                        chunk_document,
-                                        chunk_documents,
-                                        estimate_tokens,
-                                        page_at,
-                                        section_path_at,
+    chunk_document,
+    chunk_documents,
+    estimate_tokens,
+    page_at,
+    section_path_at,
 )
 from benchsmith.ingest.folder import (
-                                        FORMATS,
-                                        IngestResult,
-                                        convert_file,
-                                        discover_files,
-                                        ingest_folder,
+    FORMATS,
+    INGEST_VERSION,
+    IngestResult,
+    convert_file,
+    discover_files,
+    folder_fingerprint,
+    ingest_folder,
 )
 
 __all__ = [
