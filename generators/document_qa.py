@@ -40,13 +40,15 @@ from generators.document_prompts import (
     passage_tag,
 )
 from generators.evolve_prompts import clean_text, is_placeholder
-from verifiers.grounding import QuoteMatch, locate_quote
+from verifiers.grounding import GroundingConfig, QuoteMatch, locate_quote, support_score
 
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
 
 T = TypeVar("T")
 LETTERS = "ABCDEFGH"
+# Evidence is added until the grounding verifier's default answer-support test would pass.
+ANSWER_SUPPORT_THRESHOLD: float = GroundingConfig.model_fields["answer_support_threshold"].default
 
 
 def _weights(value: Any, known: Sequence[str], what: str) -> dict[str, float]:
@@ -87,7 +89,13 @@ class DocumentQAConfig(StageConfig):
     """Most chunks a multi-hop question draws on (at least 2)."""
     quote_match_threshold: float = Field(default=90.0, ge=50.0, le=100.0)
     """rapidfuzz partial_ratio a model's quote must reach to be cited with offsets; keep it at or above the
-    grounding verifier's threshold. Unlocated quotes are kept without offsets (grounding drops the item)."""
+    grounding verifier's threshold. Text found in no passage is left out when other quotes were found
+    (listed in metadata['unlocated_quotes']), else kept without offsets so that grounding drops the item."""
+    add_evidence: bool = True
+    """When the model's located quotes do not support its answer (too few of the answer's words occur in
+    them: the grounding verifier's answer-support test), also cite the passage sentences that do, if any.
+    Small models often quote a heading or the wrong sentence; added citations are verbatim source text and
+    are counted in metadata['added_evidence']. Answers that no passage sentence supports stay unsupported."""
     item_language: str | None = None
     """Natural language of the items, e.g. 'French' (default: whatever the documents use)."""
     max_tokens: int | None = Field(default=None, ge=16, le=32768)
@@ -282,40 +290,50 @@ class DocumentQA(Generator):
     def _make_item(self, out: dict[str, Any], req: PlannedRequest, round_index: int, client: LLMClient,
                    ctx: StageContext) -> Item | GenerationFailure:
         cfg = self.config
-        found = build_citations(out.get("quotes") or [], req.chunks, cfg.quote_match_threshold)
-        if not found.citations:
-            return _failure(req, "no_quotes", "the model gave no usable quote")
         metadata: dict[str, Any] = {
             "question_type": req.question_type,
             "document_ids": list(dict.fromkeys(c.document_id for c in req.chunks)),
             "chunk_ids": [c.id for c in req.chunks],
             "difficulty": cfg.difficulty,
-            "quote_scores": found.scores,
         }
-        if found.unlocated:
-            metadata["unlocated_quotes"] = [t[:300] for t in found.unlocated]
         choices: list[str] = []
         if req.kind == "true_false":
             statement = _TRUTH_LABEL.sub("", clean_text(str(out.get("statement", ""))), count=1)
             if not statement or is_placeholder(statement):
                 return _failure(req, "empty_output" if not statement else "copied_example", statement[:200])
             is_true = bool(out.get("is_true"))
-            question, answer = f"True or false: {statement}", "True" if is_true else "False"
+            question, answer, claim = f"True or false: {statement}", "True" if is_true else "False", statement
             choices = ["True", "False"]
             metadata.update(statement=statement, asked_truth=req.truth)
         else:
             question = clean_text(str(out.get("question", "")))
-            answer = clean_text(str(out.get("answer", "")))
+            answer = claim = clean_text(str(out.get("answer", "")))
             if not question or not answer:
                 return _failure(req, "empty_output", f"question={question!r}, answer={answer!r}")
             if is_placeholder(question) or is_placeholder(answer):
                 return _failure(req, "copied_example", f"{question[:100]} / {answer[:100]}")
             if req.kind == "mcq":
                 distractors = [clean_text(str(d)) for d in out.get("distractors") or []]
+                if any(is_placeholder(d) for d in distractors):
+                    return _failure(req, "copied_example", f"distractors: {distractors}"[:300])
                 choices = shuffle_options(answer, distractors, req.correct_position or 0,
                                           _seeded("document_qa-shuffle", req.cache_salt))
                 idx = choices.index(answer)
                 metadata.update(correct_index=idx, correct_letter=LETTERS[idx])
+        found = build_citations(out.get("quotes") or [], req.chunks, cfg.quote_match_threshold)
+        if not found.citations:
+            return _failure(req, "no_quotes", "the model gave no usable quote")
+        citations = list(found.citations)
+        scores = list(found.scores)
+        if cfg.add_evidence and all(c.start is not None for c in citations):
+            added = supporting_evidence(claim, req.chunks, citations, ANSWER_SUPPORT_THRESHOLD)
+            citations += added
+            scores += [100.0] * len(added)
+            if added:
+                metadata["added_evidence"] = len(added)
+        metadata["quote_scores"] = scores
+        if found.unlocated:
+            metadata["unlocated_quotes"] = [t[:300] for t in found.unlocated]
         params: dict[str, Any] = {
             "temperature": cfg.temperature if cfg.temperature is not None else getattr(client, "temperature", None),
             "max_tokens": cfg.max_tokens if cfg.max_tokens is not None else getattr(client, "max_tokens", None),
@@ -330,7 +348,7 @@ class DocumentQA(Generator):
         lineage = Lineage(generator=self.name, operator=req.question_type, model=client.model,
                           endpoint=client.base_url, params=params, seed_id=first)
         return Item.create(kind=req.kind, prompt=question, reference_answer=answer, choices=choices,
-                           citations=found.citations, seed_id=first, lineage=lineage, metadata=metadata)
+                           citations=citations, seed_id=first, lineage=lineage, metadata=metadata)
 
 
 def shuffle_options(answer: str, distractors: Sequence[str], correct_position: int, rng: random.Random) -> list[str]:
@@ -422,6 +440,48 @@ def build_citations(quotes: Sequence[Any], chunks: Sequence[Chunk], threshold: f
         return CitationResult([c for c, _ in located], [s for _, s in located], [t for t, _ in missing])
     return CitationResult([Citation(quote=t, document=c.document_path, section=_section_label(c), chunk_id=c.id)
                            for t, c in missing], [None] * len(missing), [])
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def supporting_evidence(claim: str, chunks: Sequence[Chunk], citations: Sequence[Citation], threshold: float,
+                        max_added: int = 2) -> list[Citation]:
+    """Passage sentences to cite so that the quotes support `claim`, or [] when none get there.
+
+    Greedy: add the sentence that raises the answer-support score most, at most
+    `max_added` times, and only if the score then reaches `threshold`.
+    """
+    evidence = " ".join(c.quote for c in citations)
+    current = support_score(claim, evidence)
+    if current is None or current >= threshold:
+        return []
+    have = {(c.chunk_id, c.start, c.end) for c in citations}
+    candidates: list[tuple[Chunk, int, int]] = []
+    for chunk in chunks:
+        for m in _SENTENCE.finditer(chunk.text):
+            start = m.start() + len(m.group()) - len(m.group().lstrip())
+            end = m.end() - (len(m.group()) - len(m.group().rstrip()))
+            if end - start >= 15 and (chunk.id, chunk.start + start, chunk.start + end) not in have:
+                candidates.append((chunk, start, end))
+    added: list[tuple[Chunk, int, int]] = []
+    for _ in range(max_added):
+        scored = [(support_score(claim, f"{evidence} {c.text[s:e]}") or 0.0, (c, s, e)) for c, s, e in candidates
+                  if (c, s, e) not in added]
+        if not scored:
+            break
+        best_score, best = max(scored, key=lambda x: x[0])
+        if best_score <= current:
+            break
+        added.append(best)
+        evidence += " " + best[0].text[best[1]:best[2]]
+        current = best_score
+        if current >= threshold:
+            break
+    if current < threshold:
+        return []
+    return [Citation(quote=c.text[s:e], document=c.document_path, section=_section_label(c), chunk_id=c.id,
+                     start=c.start + s, end=c.start + e) for c, s, e in added]
 
 
 def _split_ellipsis(text: str) -> list[str]:

@@ -354,3 +354,32 @@ def test_placeholder_outputs_are_failures(fake_llm, llm_ctx) -> None:
     res = asyncio.run(DocumentQA({"kinds": ["open_qa"]}).generate([MEMO_CHUNK], 1, 0, ctx))
     assert not res.items and res.failures[0].reason in {"no_quotes", "copied_example"}
     assert re.search("quote|question", res.failures[0].detail)
+
+
+def test_missing_evidence_is_added_from_the_passage_only_when_it_supports_the_answer(fake_llm, llm_ctx) -> None:
+    # A small model quotes the heading, not the sentence with the answer.
+    chunk = chunk_paragraphs(MID)[4]
+    ctx = _docs_ctx(llm_ctx, DOCS, CHUNKS)
+    fake_llm.add_rule(match="rule policy4", response={
+        "quotes": [{"passage": 1, "text": "Policy 4"}],
+        "question": "Which ledger entry must staff record under rule policy4?",
+        "answer": "Entry 28 in the policy ledger"})
+    fake_llm.add_rule(match="rule policy5", response={
+        "quotes": [{"passage": 1, "text": "Policy 5"}],
+        "question": "Who approves rule policy5 exceptions?", "answer": "The chief financial officer alone"})
+    cfg = {"kinds": ["open_qa"], "question_types": ["single_hop"]}
+    chunks = chunk_paragraphs(MID)[4:6]
+    res = asyncio.run(DocumentQA(cfg).generate(chunks, 2, 0, ctx))
+    by_answer = {i.reference_answer: i for i in res.items}
+    helped, hopeless = by_answer["Entry 28 in the policy ledger"], by_answer["The chief financial officer alone"]
+    assert helped.metadata["added_evidence"] == 1 and len(helped.citations) == 2
+    added = helped.citations[1]
+    assert added.chunk_id == chunk.id and MID.text[added.start:added.end] == added.quote
+    assert "entry 28 in the policy ledger" in added.quote
+    assert "added_evidence" not in hopeless.metadata and len(hopeless.citations) == 1
+    v_helped, v_hopeless = asyncio.run(Grounding().verify([helped, hopeless], ctx))
+    assert v_helped.passed and v_hopeless.reason == "answer_unsupported"
+    # Turned off, the heading alone does not support the answer.
+    plain = asyncio.run(DocumentQA({**cfg, "add_evidence": False}).generate(chunks, 2, 0, ctx))
+    assert all(len(i.citations) == 1 for i in plain.items)
+    assert not any(v.passed for v in asyncio.run(Grounding().verify(plain.items, ctx)))

@@ -226,7 +226,7 @@ def test_card_front_matter_and_summary(tmp_path: Path) -> None:
     assert "| llm_judge | 6 | 4 | 2 | low_score: 2 |" in body
     assert "target_reached" in body
     assert "| generator | 14 | 2100 | 5200 |" in body  # usage columns: calls, completion_tokens, prompt_tokens
-    assert 'load_dataset("path/to/demo/2026.11", split="test")' in body
+    assert 'load_dataset("outputs/demo/2026.11", split="test")' in body
 
 
 def test_custom_split_and_sequential_versions(tmp_path: Path) -> None:

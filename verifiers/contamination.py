@@ -1,0 +1,316 @@
+"""Contamination against reference benchmarks: n-gram overlap, embedding neighbours, LLM judge.
+
+For every item (its `fields`' text) and every reference corpus the spec names:
+
+1. **n-gram overlap** — the fraction of the item's distinct `ngram_n`-grams (13 by
+   default, after script-aware normalisation, see `verifiers.ngrams`) found in the
+   corpus's hashed n-gram index. The index is built once per corpus content, n and
+   normalisation version, stored under `<workspace>/indexes` and memory-mapped on reuse.
+   At or above `ngram_threshold` the item is contaminated (method `ngram`).
+2. **embedding neighbours** — cosine similarity (all-MiniLM-L6-v2) to the `top_k`
+   nearest reference entries (faiss: exact for small corpora, IVF for large ones). At or
+   above `embedding_threshold` the item is contaminated (method `embedding`).
+3. **LLM judge** (`llm_judge: true`, the LLM Decontaminator method) — instead of the
+   embedding threshold, the nearest candidates with cosine >= `judge_min_similarity`
+   are shown to the judge role's model, most similar first, until one is judged a
+   rephrasing (method `llm`) or the candidates run out (the item passes). If the judge
+   fails on a candidate (bad output, retries exhausted) or the run's call budget runs
+   out, that candidate falls back to the embedding threshold and the verdict says so.
+
+Budget: the judge is asked only about items that have a reference neighbour above
+`judge_min_similarity`, at most `top_k` calls per item and usually one, so the stage
+does not cost one call per item and `uses_llm` stays False (the flow's plan reserves
+nothing for it). Its calls are taken from the run's `max_llm_calls` like any other;
+cached answers are free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
+from benchsmith.records import Item, Verdict
+from benchsmith.references import ReferenceCorpus, ReferenceSource, load_reference
+from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
+from verifiers.ngrams import Overlap, TokenHasher, load_or_build
+from verifiers.textnorm import ItemField, item_text
+
+Method = Literal["ngram", "embedding", "llm"]
+
+# MiniLM reads at most 256 word pieces (~1,500 characters); longer text only costs tokenising.
+_EMBED_CHARS = 4000
+
+
+class ContaminationConfig(StageConfig):
+    """Which reference corpora to check against, and the thresholds of each method."""
+
+    references: list[ReferenceSource] = Field(
+        min_length=1, description="Reference corpora: {path | builtin, fields, id_field, name}, or a bare "
+                                  "string (a built-in name such as 'humaneval', or a path).")
+    fields: list[ItemField] = Field(default_factory=lambda: ["prompt"], min_length=1,
+                                    description="Item fields whose text is checked (joined by newlines).")
+    ngram_n: int = Field(default=13, ge=1, le=64, description="Tokens per n-gram.")
+    ngram_threshold: float = Field(
+        default=0.5, gt=0.0, le=1.0,
+        description="Fraction of an item's distinct n-grams found in a reference corpus that makes it contaminated.")
+    embedding: bool = Field(default=True, description="Also check embedding nearest neighbours.")
+    embedding_threshold: float = Field(
+        default=0.8, gt=0.0, le=1.0,
+        description="Cosine similarity to a reference entry at or above which an item is contaminated "
+                    "(without llm_judge; with it, the fallback when the judge cannot answer).")
+    top_k: int = Field(default=3, ge=1, le=50, description="Nearest reference entries retrieved per item.")
+    llm_judge: bool = Field(default=False, description="Ask the judge model whether the nearest candidates "
+                                                       "are rephrasings (LLM Decontaminator).")
+    judge_min_similarity: float = Field(
+        default=0.5, ge=-1.0, le=1.0,
+        description="Candidates less similar than this are never shown to the judge (bounds the calls).")
+    judge_max_chars: int = Field(default=4000, ge=200, description="Each text shown to the judge is cut to this.")
+    index_dir: Path | None = Field(default=None, description="Where n-gram indexes are stored "
+                                                             "(default: <workspace>/indexes).")
+    matched_text_chars: int = Field(default=300, ge=0, description="Matched reference text kept in the verdict.")
+
+    @field_validator("references", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, dict)) else value
+
+
+@dataclass
+class _Candidate:
+    corpus: int
+    entry: int
+    similarity: float
+
+
+@dataclass
+class _Finding:
+    method: Method
+    score: float
+    corpus: int
+    entry: int
+    extra: dict[str, Any]
+
+
+JUDGE_SYSTEM = (
+    "You check benchmark test cases for contamination. You see a REFERENCE test case from a public benchmark "
+    "and a CANDIDATE test case. Decide whether the candidate is a rephrasing of the reference: the same task "
+    "or question, possibly reworded, reordered, translated, with renamed variables or functions, different "
+    "formatting, or with only example values changed, so that knowing the reference's answer gives the "
+    "candidate's answer. A different question on the same topic, or the same template asking for a different "
+    "result, is NOT a rephrasing. Reply with JSON only."
+)
+
+
+def judge_schema() -> dict[str, Any]:
+    """The judge's answer: a one-sentence rationale, then the decision."""
+    return {"type": "object",
+            "properties": {"rationale": {"type": "string"}, "rephrasing": {"type": "boolean"}},
+            "required": ["rationale", "rephrasing"], "additionalProperties": False}
+
+
+def judge_messages(item_text_: str, reference_text: str, reference_label: str, max_chars: int) -> list[dict[str, str]]:
+    """The chat messages that ask whether `item_text_` rephrases the reference entry."""
+    user = (f"REFERENCE ({reference_label}):\n<<<\n{reference_text[:max_chars].strip()}\n>>>\n\n"
+            f"CANDIDATE:\n<<<\n{item_text_[:max_chars].strip()}\n>>>\n\n"
+            "Is the candidate a rephrasing of the reference?")
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+
+
+@verifiers.register("contamination")
+class Contamination(Verifier):
+    """Drops items that overlap a reference benchmark (n-grams), sit next to one (embeddings) or rephrase one (LLM)."""
+
+    Config: ClassVar[type[StageConfig]] = ContaminationConfig
+    scope: ClassVar[Literal["item", "set"]] = "set"
+    uses_llm: ClassVar[bool] = False  # see the module docstring: at most top_k calls, only for near items
+    config: ContaminationConfig
+
+    def load_corpora(self, ctx: StageContext) -> list[ReferenceCorpus]:
+        """The configured corpora; relative paths resolve against ctx.extras['spec_dir'] if set."""
+        base = ctx.extras.get("spec_dir")
+        return [load_reference(src, Path(base) if base else None) for src in self.config.references]
+
+    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
+        corpora = self.load_corpora(ctx)  # first: a bad reference fails fast, even with no items
+        if not items:
+            return []
+        cfg = self.config
+        texts = [item_text(it, cfg.fields) for it in items]
+        live = [c for c in corpora if len(c)]
+        n_entries = sum(len(c) for c in corpora)
+        overlaps = self._ngram_overlaps(texts, live, ctx)
+        candidates = self._embedding_candidates(texts, live, ctx) if cfg.embedding and live else \
+            [[] for _ in texts]
+        findings: list[_Finding | None] = [None] * len(items)
+        ngram_best: list[tuple[float, int, int]] = []
+        for i in range(len(items)):
+            best = (0.0, -1, -1)
+            for ci, ov in enumerate(overlaps):
+                frac = float(ov.fraction[i])
+                if frac > best[0]:
+                    best = (frac, ci, int(ov.best_ref[i]))
+            ngram_best.append(best)
+            if best[0] >= cfg.ngram_threshold:
+                findings[i] = _Finding("ngram", best[0], best[1], best[2], {})
+        judged_clean: dict[int, list[dict[str, Any]]] = {}
+        if cfg.llm_judge:
+            judged_clean = await self._judge(texts, live, candidates, findings, ctx)
+        else:
+            for i, cands in enumerate(candidates):
+                if findings[i] is None and cands and cands[0].similarity >= cfg.embedding_threshold:
+                    c = cands[0]
+                    findings[i] = _Finding("embedding", c.similarity, c.corpus, c.entry, {})
+        verdicts = []
+        for i in range(len(items)):
+            scores = {"ngram_score": round(ngram_best[i][0], 6),
+                      "embedding_score": round(candidates[i][0].similarity, 6) if candidates[i] else None,
+                      "references_checked": n_entries}
+            f = findings[i]
+            if f is None:
+                if i in judged_clean:
+                    scores["judge_asked"] = judged_clean[i]
+                verdicts.append(self.keep(True, **scores))
+                continue
+            entry = live[f.corpus].entry(f.entry)
+            details: dict[str, Any] = {
+                "method": f.method, "score": round(f.score, 6), "matched_reference": entry.corpus,
+                "matched_id": entry.id, "matched_field": entry.field,
+                "matched_text": _truncate(entry.text, cfg.matched_text_chars), **scores, **f.extra}
+            verdicts.append(Verdict(stage=self.name, passed=False, score=round(f.score, 6), reason="contaminated",
+                                    details=details))
+        ctx.progress(self.name, len(items))
+        return verdicts
+
+    # -- n-grams --
+
+    def _ngram_overlaps(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
+                        ctx: StageContext) -> list[Overlap]:
+        if not corpora:
+            return []
+        n = self.config.ngram_n
+        root = self.config.index_dir or (Path(ctx.workspace) / "indexes")
+        grams = TokenHasher().ngrams(texts, n)
+        out = []
+        for corpus in corpora:
+            index, _ = load_or_build(corpus.texts, corpus.fingerprint, n, root)
+            out.append(index.lookup(grams))
+        return out
+
+    # -- embeddings --
+
+    def _embedding_candidates(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
+                              ctx: StageContext) -> list[list[_Candidate]]:
+        embedder = ctx.embedder
+        item_vecs = embedder.encode([t[:_EMBED_CHARS] for t in texts])
+        k = self.config.top_k
+        per_item: list[list[_Candidate]] = [[] for _ in texts]
+        for ci, corpus in enumerate(corpora):
+            index = _vector_index(corpus, embedder, ctx.seed)
+            sims, ids = index.search(item_vecs, min(k, len(corpus)))
+            for i in range(len(texts)):
+                per_item[i].extend(_Candidate(ci, int(j), float(s)) for s, j in zip(sims[i], ids[i]) if j >= 0)
+        for cands in per_item:
+            cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
+            del cands[k:]
+        return per_item
+
+    # -- LLM judge --
+
+    async def _judge(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
+                     candidates: list[list[_Candidate]], findings: list[_Finding | None],
+                     ctx: StageContext) -> dict[int, list[dict[str, Any]]]:
+        """Fill `findings` from the judge's answers; returns what was asked about items that stay clean."""
+        cfg = self.config
+        todo = [i for i, f in enumerate(findings)
+                if f is None and any(c.similarity >= cfg.judge_min_similarity for c in candidates[i])]
+        judged_clean: dict[int, list[dict[str, Any]]] = {}
+        if not todo:
+            return judged_clean
+        client = ctx.client("judge")
+        schema = judge_schema()
+        out_of_budget = threading.Event()  # once spent, no item asks again (each would fail the same way)
+
+        async def one(i: int) -> None:
+            asked: list[dict[str, Any]] = []
+            fallback: _Finding | None = None
+            for cand in candidates[i]:
+                if cand.similarity < cfg.judge_min_similarity:
+                    break
+                entry = corpora[cand.corpus].entry(cand.entry)
+                problem: str | None = None
+                if out_of_budget.is_set():
+                    problem = "budget_exhausted"
+                else:
+                    label = f"{entry.corpus} {entry.id}, field {entry.field}"
+                    try:
+                        answer = await client.complete_json(
+                            judge_messages(texts[i], entry.text, label, cfg.judge_max_chars), schema,
+                            schema_name="rephrase_check")
+                    except BudgetExhausted:
+                        out_of_budget.set()
+                        problem = "budget_exhausted"
+                    except (LLMOutputError, LLMRequestError) as err:
+                        problem = f"judge_error:{err.reason}"
+                if problem is not None:
+                    asked.append({"matched_id": entry.id, "similarity": round(cand.similarity, 6), "error": problem})
+                    if fallback is None and cand.similarity >= cfg.embedding_threshold:
+                        fallback = _Finding("embedding", cand.similarity, cand.corpus, cand.entry,
+                                            {"judge_error": problem})
+                    continue
+                rationale = str(answer.get("rationale", ""))[:300]
+                asked.append({"matched_id": entry.id, "similarity": round(cand.similarity, 6),
+                              "rephrasing": bool(answer["rephrasing"])})
+                if answer["rephrasing"]:
+                    findings[i] = _Finding("llm", cand.similarity, cand.corpus, cand.entry,
+                                           {"judge_rationale": rationale, "judge_model": getattr(client, "model", None),
+                                            "judge_asked": asked})
+                    return
+            if fallback is not None:
+                fallback.extra["judge_asked"] = asked
+                findings[i] = fallback
+            elif asked:
+                judged_clean[i] = asked
+
+        tasks = [asyncio.create_task(one(i)) for i in todo]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return judged_clean
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+_VECTOR_CACHE: dict[tuple[str, int], tuple[Any, Any]] = {}
+_VECTOR_LOCK = threading.Lock()
+
+
+def _vector_index(corpus: ReferenceCorpus, embedder: Any, seed: int) -> Any:
+    """A faiss index over a corpus's entry embeddings, kept per process (by content and embedder)."""
+    from verifiers.neighbours import VectorIndex
+
+    key = (corpus.fingerprint, id(embedder))
+    with _VECTOR_LOCK:
+        hit = _VECTOR_CACHE.get(key)
+        if hit is not None and hit[0] is embedder:
+            return hit[1]
+    vecs = embedder.encode([t[:_EMBED_CHARS] for t in corpus.texts])
+    index = VectorIndex(np.asarray(vecs, dtype=np.float32), seed=seed)
+    with _VECTOR_LOCK:
+        if len(_VECTOR_CACHE) >= 8:
+            _VECTOR_CACHE.pop(next(iter(_VECTOR_CACHE)))
+        _VECTOR_CACHE[key] = (embedder, index)
+    return index
