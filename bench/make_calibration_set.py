@@ -17,6 +17,8 @@ What does not (label 0), by `kind`:
 - changed_numbers the same template with different numbers, so a different answer
 - changed_entity the same template about a different thing ("sodium" vs "potassium")
 - same_topic     a different task on the same topic ("suffix" instead of "prefix")
+- template_variant a reference's wording copied with the detail that defines the task changed
+                 ("sum to ten" for "sum to zero"): the hardest case for n-grams and embeddings
 - other_task     two different HumanEval tasks that look alike (fib vs fib4)
 
 The material is written by hand for this set (the reasoning and coding items extend our
@@ -352,6 +354,29 @@ EXAMPLES: dict[int, list[tuple[str, str]]] = {
     53: [("add(10, -4)", "6"), ("add(0, 0)", "0")],
     60: [("sum_to_n(4)", "10"), ("sum_to_n(20)", "210")],
 }
+# A HumanEval docstring copied with the one detail that makes it a different task changed (label 0,
+# kind 'template_variant'): the hardest negatives, sharing most n-grams and words with the reference.
+TEMPLATE_VARIANTS: dict[int, str] = {
+    0: "Check if in given list of numbers, are any two numbers further from each other than given threshold.",
+    3: "You're given a list of deposit and withdrawal operations on a bank account that starts with zero balance. "
+       "Your task is to detect if at any point the balance of account rises above one hundred, and at that point "
+       "function should return True. Otherwise it should return False.",
+    4: "For a given list of input numbers, calculate Mean Absolute Deviation around the median of this dataset. "
+       "Mean Absolute Deviation is the average absolute difference between each element and a centerpoint "
+       "(median in this case): MAD = average | x - x_median |",
+    12: "Out of list of strings, return the shortest one. Return the first one in case of multiple strings of the "
+        "same length. Return None in case the input list is empty.",
+    16: "Given a string, find out how many distinct vowels (regardless of case) does it consist of.",
+    25: "Return list of prime factors of given integer in the order from largest to smallest. Each of the factors "
+        "should be listed number of times corresponding to how many times it appeares in factorization. Input "
+        "number should be equal to the product of all factors.",
+    29: "Filter an input list of strings only for ones that end with a given suffix.",
+    40: "triples_sum_to_ten takes a list of integers as an input. it returns True if there are three distinct "
+        "elements in the list that sum to ten, and False otherwise.",
+    43: "pairs_sum_to_ten takes a list of integers as an input. it returns True if there are two distinct elements "
+        "in the list that sum to ten, and False otherwise.",
+    52: "Return True if all numbers in the list l are above threshold t.",
+}
 # Different HumanEval tasks that look alike (label 0, kind 'other_task').
 OTHER_TASKS = [(55, 46), (55, 63), (56, 61), (45, 71), (7, 29), (43, 40), (34, 26), (0, 20), (1, 6), (30, 22),
                (133, 142), (88, 116), (53, 85), (84, 161), (13, 24)]
@@ -425,6 +450,8 @@ def build() -> list[dict[str, object]]:
         r = rows[task]
         add("humaneval", f"he-{task:03d}-ex", with_examples(r["prompt"], examples), 1, "examples",
             b_ref=r["task_id"])
+    for task, text in TEMPLATE_VARIANTS.items():
+        add("humaneval", f"he-{task:03d}-tmpl", text, 0, "template_variant", b_ref=f"HumanEval/{task}")
     for x, y in OTHER_TASKS:
         add("humaneval", f"he-{x:03d}-vs-{y:03d}", None, 0, "other_task", a_ref=rows[x]["task_id"],
             b_ref=rows[y]["task_id"])

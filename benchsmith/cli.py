@@ -134,6 +134,175 @@ def _print_report(report: object) -> None:
         out.print(f"  load it with: datasets.load_dataset({str(pub.path)!r})", highlight=False)
 
 
+# --- standalone checks on any dataset ------------------------------------------------------
+
+InputArg = Annotated[Path, typer.Argument(help="JSONL, Parquet or CSV file (or a `datasets` folder) to check.")]
+FieldOpt = Annotated[list[str], typer.Option("--field", "-f", help="Text field to check (repeat to join several).")]
+IdFieldOpt = Annotated[str | None, typer.Option("--id-field", help="Field with each row's id (default: row position).")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Per-row JSONL report "
+                                                "(default: <file stem>.<command>.jsonl here).")]
+FailOpt = Annotated[bool, typer.Option("--fail-on-match", help="Exit with status 1 if any row is flagged.")]
+
+
+def _report_path(output: Path | None, file: Path, command: str) -> Path:
+    if output is not None:
+        return output
+    stem = file.name.split(".")[0] or "report"
+    return Path(f"{stem}.{command}.jsonl")
+
+
+def _summary_table(title: str, counts: list[tuple[str, int]], total: int) -> Table:
+    from rich.markup import escape
+
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("verdict")
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    for name, n in counts:
+        table.add_row(name, str(n), f"{(n / total if total else 0):.1%}")
+    return table
+
+
+def _examples_table(title: str, rows: list[dict], match_key: str, match_text: str, limit: int = 5) -> Table | None:
+    flagged = sorted((r for r in rows if r.get("method")), key=lambda r: -(r.get("score") or 0.0))[:limit]
+    if not flagged:
+        return None
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "method", "score", "matched", "text", "matched text"):
+        table.add_column(col, overflow="fold")
+    from rich.markup import escape
+
+    def cell(value: object, limit: int = 80) -> str:
+        # User text: one line, and escaped so "[a, b]" is not read as console markup.
+        return escape(" ".join(str(value if value is not None else "").split())[:limit])
+
+    for r in flagged:
+        score = r.get("score")
+        table.add_row(cell(r["id"]), cell(r["method"]), f"{score:.3f}" if isinstance(score, float) else cell(score),
+                      cell(r.get(match_key)), cell(r.get("text")), cell(r.get(match_text)))
+    return table
+
+
+@app.command()
+def dedup(
+    file: InputArg,
+    field: FieldOpt = ["prompt"],  # noqa: B006 (typer reads the default; it is never mutated)
+    id_field: IdFieldOpt = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", "-t", min=0.0, max=1.0,
+                                                    help="Cosine similarity for semantic near-duplicates "
+                                                         "(default: the dedup_semantic stage's).")] = None,
+    minhash: Annotated[bool, typer.Option("--minhash/--no-minhash", help="Also run MinHash near-duplicate "
+                                                                         "detection, when installed.")] = True,
+    semantic: Annotated[bool, typer.Option("--semantic/--no-semantic", help="Run embedding near-duplicate "
+                                                                            "detection.")] = True,
+    output: OutputOpt = None,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    fail_on_match: FailOpt = False,
+) -> None:
+    """Find exact and near-duplicate rows in any dataset; write a per-row JSONL report."""
+    _prepare_env(False)
+    import asyncio
+
+    from benchsmith import standalone
+    from benchsmith.stages import StageContext
+
+    try:
+        inputs = standalone.load_inputs(file, field, id_field)
+        stages = standalone.dedup_stages(threshold=threshold, minhash=minhash, semantic=semantic)
+        ctx = StageContext(workspace=workspace)
+        final = asyncio.run(standalone.run_dedup(inputs, stages, ctx))
+        rows = standalone.dedup_report(inputs, final)
+        report = _report_path(output, file, "dedup")
+        standalone.write_jsonl(report, rows)
+    except (BenchsmithError, ValueError) as err:
+        raise _fail(err) from None
+    counts = standalone.verdict_counts(rows)
+    methods = standalone.method_counts(rows, "duplicate")
+    lines = [("kept", counts["kept"])] + [(f"duplicate ({m})", n) for m, n in sorted(methods.items())]
+    if counts["skipped"]:
+        lines.append(("skipped (no text)", counts["skipped"]))
+    out.print(_summary_table(f"dedup — {file} ({len(rows)} rows; stages: "
+                             f"{', '.join(s.name for s in stages)})", lines, len(rows)))
+    examples = _examples_table("examples", rows, "duplicate_of", "duplicate_of_text")
+    if examples is not None:
+        out.print(examples)
+    out.print(f"report: {report}", highlight=False)
+    if fail_on_match and counts["duplicate"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def contamination(
+    file: InputArg,
+    against: Annotated[list[str], typer.Option("--against", "-a", help="Reference corpus: a JSONL/Parquet/CSV file, "
+                                               "a `datasets` folder, or a built-in name (humaneval). Repeatable.")],
+    field: FieldOpt = ["prompt"],  # noqa: B006
+    id_field: IdFieldOpt = None,
+    against_field: Annotated[list[str] | None, typer.Option("--against-field", help="Reference field(s) to compare "
+                                                            "(default: the built-in's, else 'prompt').")] = None,
+    against_id_field: Annotated[str | None, typer.Option("--against-id-field", help="Reference id field.")] = None,
+    ngram_n: Annotated[int, typer.Option("--ngram-n", min=1, max=64, help="Tokens per n-gram.")] = 13,
+    ngram_threshold: Annotated[float | None, typer.Option("--ngram-threshold", min=0.0, max=1.0,
+                                                          help="Share of a row's n-grams found that flags it.")] = None,
+    embedding_threshold: Annotated[float | None, typer.Option("--embedding-threshold", min=0.0, max=1.0,
+                                                              help="Cosine similarity that flags a row.")] = None,
+    embedding: Annotated[bool, typer.Option("--embedding/--no-embedding", help="Also compare embeddings.")] = True,
+    output: OutputOpt = None,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    fail_on_match: FailOpt = False,
+) -> None:
+    """Check any dataset against reference benchmarks (n-grams, embeddings); write a per-row JSONL report."""
+    _prepare_env(False)
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from benchsmith import standalone
+    from benchsmith.references import ReferenceSource
+    from benchsmith.stages import StageContext
+    from verifiers.contamination import Contamination
+
+    try:
+        refs = []
+        for value in against:
+            ref = ReferenceSource.parse_spec_string(value)
+            if against_field:
+                ref["fields"] = against_field
+            if against_id_field:
+                ref["id_field"] = against_id_field
+            refs.append(ref)
+        params: dict[str, object] = {"references": refs, "ngram_n": ngram_n, "embedding": embedding}
+        if ngram_threshold is not None:
+            params["ngram_threshold"] = ngram_threshold
+        if embedding_threshold is not None:
+            params["embedding_threshold"] = embedding_threshold
+        stage = Contamination(params)
+        inputs = standalone.load_inputs(file, field, id_field)
+        ctx = StageContext(workspace=workspace)
+        verdicts = asyncio.run(stage.verify(inputs.items, ctx))
+        rows = standalone.contamination_report(inputs, verdicts)
+        report = _report_path(output, file, "contamination")
+        standalone.write_jsonl(report, rows)
+    except ValidationError as err:
+        raise _fail(ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()))) \
+            from None
+    except (BenchsmithError, ValueError) as err:
+        raise _fail(err) from None
+    counts = standalone.verdict_counts(rows)
+    methods = standalone.method_counts(rows, "contaminated")
+    lines = [("clean", counts["clean"])] + [(f"contaminated ({m})", n) for m, n in sorted(methods.items())]
+    if counts["skipped"]:
+        lines.append(("skipped (no text)", counts["skipped"]))
+    names = ", ".join(r.label for r in stage.config.references)
+    out.print(_summary_table(f"contamination — {file} against {names} ({len(rows)} rows)", lines, len(rows)))
+    examples = _examples_table("examples", rows, "matched_id", "matched_text")
+    if examples is not None:
+        out.print(examples)
+    out.print(f"report: {report}", highlight=False)
+    if fail_on_match and counts["contaminated"]:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point for `python -m benchsmith`."""
     app()

@@ -112,10 +112,12 @@ class ReferenceSource(BaseModel):
     path: Path | None = Field(default=None, description="JSONL/Parquet/CSV file or `datasets` folder; "
                                                         "relative paths are resolved against the spec's folder.")
     builtin: str | None = Field(default=None, description=f"A built-in reference: {', '.join(sorted(BUILTINS))}.")
-    fields: list[str] | None = Field(default=None, min_length=1,
-                                     description="Fields whose text is compared (default: the built-in's, else 'prompt').")
+    fields: list[str] | None = Field(
+        default=None, min_length=1,
+        description="Fields whose text is compared (default: the built-in's, else 'prompt').")
     id_field: str | None = Field(default=None, description="Field with a stable row id (default: row position).")
-    name: str | None = Field(default=None, description="Label in verdicts and reports (default: builtin name or file stem).")
+    name: str | None = Field(default=None,
+                             description="Label in verdicts and reports (default: builtin name or file stem).")
     split: str | None = Field(default=None, description="Split of a `datasets` folder (default: all splits).")
     non_string: NonString = Field(default="stringify", description="'stringify' non-string values or 'error'.")
     allow_empty: bool = Field(default=False, description="Accept a corpus with no text (every item then passes).")
@@ -484,7 +486,8 @@ def _datasets_rows(path: Path, shown: str, split: str | None) -> tuple[list[str]
             tmp = tempfile.TemporaryDirectory(prefix="benchsmith-ref-")
             loaded = datasets.load_dataset(str(path), cache_dir=tmp.name)
     except Exception as err:  # datasets raises many kinds; the message is what helps
-        raise ReferenceCorpusError(f"{shown}: cannot load as a `datasets` folder ({type(err).__name__}: {err})") from None
+        raise ReferenceCorpusError(
+            f"{shown}: cannot load as a `datasets` folder ({type(err).__name__}: {err})") from None
     if isinstance(loaded, datasets.DatasetDict):
         if split is not None:
             if split not in loaded:

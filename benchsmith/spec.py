@@ -86,7 +86,9 @@ class DedupSpec(_Strict):
 
     exact: bool = Field(default=True, description="Drop items whose normalised prompt is identical.")
     semantic: bool = Field(default=True, description="Drop embedding near-duplicates (faiss).")
-    threshold: float = Field(default=0.9, gt=0.0, le=1.0, description="Cosine similarity above which two prompts are duplicates.")
+    threshold: float = Field(default=0.82, gt=0.0, le=1.0,
+                             description="Cosine similarity above which two prompts are duplicates "
+                                         "(0.82: best F1 on the calibration set, docs/calibration.md).")
 
 
 class SelectionSpec(_Strict):

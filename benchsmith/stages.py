@@ -129,6 +129,11 @@ class Verifier(abc.ABC):
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         """One verdict per item, same order."""
 
+    def cache_token(self, ctx: StageContext) -> str:
+        """What, besides the items and the spec, decides this stage's verdicts (reference files,
+        published versions). The flow adds it to the task cache key; '' when nothing does."""
+        return ""
+
     def keep(self, passed: bool, *, score: float | None = None, reason: str | None = None,
              **details: Any) -> Verdict:
         """Shorthand for a verdict of this stage."""

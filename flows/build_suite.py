@@ -10,6 +10,7 @@ task per stage batch (not per LLM call): the stage fans its calls out with async
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,12 @@ async def verify_items(spec: SuiteSpec, items: list[Item], budget_left: int) -> 
 
 
 @task(name="dedup", **_cached)
-async def filter_pool(spec: SuiteSpec, pool: list[Item]) -> list[Item]:
-    """Run the set-level stages (dedup, then any set verifiers of the spec) over the whole pool."""
+async def filter_pool(spec: SuiteSpec, pool: list[Item], stage_tokens: list[str]) -> list[Item]:
+    """Run the set-level stages (dedup, then any set verifiers of the spec) over the whole pool.
+
+    `stage_tokens` (each stage's `cache_token`) only key the cache: a changed reference
+    corpus or a newly published version must not be answered from an old result.
+    """
     ctx = runtime.context()
     current = list(pool)
     for stage in set_stages(spec):
@@ -205,6 +210,11 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
         planned += n
         runtime.sink().message(f"round {round_index + 1}: asking for {n} candidates "
                                f"({kept_count}/{spec.target_items} kept so far)")
+        if "documents" in runtime.context().extras:
+            # Per-document quotas count the items of earlier rounds too (a function of those
+            # rounds, so a replay from the task cache sees the same counts).
+            runtime.context().extras["document_item_counts"] = Counter(
+                d for it in items.values() for d in it.metadata.get("document_ids", []))
         gen, spent = await generate_round(spec, seeds, n, round_index, runtime.budget_left())
         runtime.charge(spent)
         failures.extend(gen.failures)
@@ -222,7 +232,8 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
             items[it.id] = it
             if it.passed:
                 pool_ids.append(it.id)
-        pool = await filter_pool(spec, _strip_set_verdicts([items[i] for i in pool_ids], dedup_names))
+        tokens = [stage.cache_token(runtime.context()) for stage in set_stages(spec)]
+        pool = await filter_pool(spec, _strip_set_verdicts([items[i] for i in pool_ids], dedup_names), tokens)
         items.update((it.id, it) for it in pool)
         kept_count = sum(1 for it in pool if it.passed)
     if kept_count >= spec.target_items:

@@ -44,7 +44,8 @@ class Runtime:
         self.budget = CallBudget(self.spec.budget.max_llm_calls)
         # Stages that look beyond the items (novelty against published versions, grounding
         # against chunks) find what they need in `extras`; the flow adds the documents.
-        extras = {"suite": self.spec.suite, "output_dir": self.output_dir or self.spec.publish.output_dir}
+        extras = {"suite": self.spec.suite, "output_dir": self.output_dir or self.spec.publish.output_dir,
+                  "spec_dir": self.spec.base_dir}
         self.context = StageContext(llm=self.client, workspace=self.workspace, seed=self.spec.random_seed,
                                     progress=lambda stage, n: progress.sink().advance(stage, n), extras=extras)
 

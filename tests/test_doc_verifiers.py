@@ -155,3 +155,23 @@ def test_mcq_sanity_cases() -> None:
     lax = McqSanity({"banned_options": [], "min_options": 2})
     v = asyncio.run(lax.verify([items[2], items[5]], StageContext()))
     assert all(x.passed for x in v)
+
+
+def test_answerability_decides_mcq_and_true_false_by_the_option_named(fake_llm, llm_ctx) -> None:
+    # A small judge picks the right option and then says it disagrees (or the reverse):
+    # the option it names decides. A '<placeholder>' answer is no answer at all.
+    ctx = _with_chunks(llm_ctx)
+    mcq = _item(FILTER_Q, "9 months", kind="mcq", choices=["3 months", "9 months", "2 years"])
+    tf = _item("True or false: the Zephyr X2 filter is replaced every 2 years.", "False", kind="true_false",
+               choices=["True", "False"])
+    echo = _item("How often is the HEPA-13 filter replaced, by the Zephyr X2 manual?", "Every 9 months")
+    fake_llm.add_rule(match="HEPA-13 filter of the Zephyr", response={"answer": "B", "agrees": False,
+                                                                       "confidence": 0.6})
+    fake_llm.add_rule(match="replaced every 2 years", response={"answer": "True", "agrees": True,
+                                                                  "confidence": 0.6})
+    fake_llm.add_rule(match="by the Zephyr X2 manual", response={"answer": "<your answer>", "agrees": True,
+                                                                  "confidence": 1})
+    v_mcq, v_tf, v_echo = asyncio.run(Answerability().verify([mcq, tf, echo], ctx))
+    assert v_mcq.passed and v_mcq.details["agreement_source"] == "option"
+    assert (v_tf.passed, v_tf.reason) == (False, "not_answerable")
+    assert (v_echo.passed, v_echo.reason) == (False, "judge_error:no_answer")

@@ -43,7 +43,7 @@ def test_valid_spec_loads_with_defaults(tmp_path: Path) -> None:
     spec = load_spec(write_spec(tmp_path, BASE))
     assert spec.suite == "t-suite"
     assert spec.seed_path == tmp_path / "seeds.txt"
-    assert spec.dedup.semantic and spec.dedup.threshold == 0.9
+    assert spec.dedup.semantic and spec.dedup.threshold == 0.82
     assert spec.llm.judge.temperature == 0.0
 
 

@@ -5,7 +5,6 @@ Importing this package registers every stage with `benchsmith.stages.verifiers`
 `textnorm` (normalisation), `groups` (union-find, keeper choice), `neighbours` (faiss).
 """
 
-from verifiers import dedup, judge, rules
-from verifiers import answerability, grounding, mcq, self_contained  # noqa: F401,E402  (document suites)
+from verifiers import answerability, contamination, dedup, grounding, judge, mcq, rules, self_contained
 
-__all__ = ["dedup", "judge", "rules"]
+__all__ = ["answerability", "contamination", "dedup", "grounding", "judge", "mcq", "rules", "self_contained"]

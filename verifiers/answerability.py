@@ -2,7 +2,8 @@
 
 - `answerability`: the judge reads only the cited chunks, answers the question, and says
   whether its answer agrees with the reference (one call, JSON schema). Items the cited
-  context does not answer, or answers differently, are dropped ('not_answerable').
+  context does not answer, or answers differently, are dropped ('not_answerable'). For MCQ
+  and true/false the option the judge's answer names decides, not its 'agrees' flag.
 - `specificity` (optional): the judge answers with no context and without seeing the
   reference. If its answer matches the reference anyway, the item tests general knowledge
   rather than the documents: flagged (kept by default) or dropped ('general_knowledge').
@@ -29,6 +30,7 @@ from verifiers.rules import mcq_answer_index
 from verifiers.textnorm import normalize_text
 
 _LETTERS = "ABCDEFGH"
+_PLACEHOLDER = re.compile(r"\s*<[^<>\n]{1,80}>\s*")
 
 
 def _question_block(item: Item) -> str:
@@ -55,6 +57,55 @@ def cited_context(item: Item, chunks: Mapping[str, Chunk] | None) -> list[str]:
     return out
 
 
+_LETTER_ANSWER = re.compile(r"^\(?([A-Ha-h])[).:]?(?:\s|$)")
+
+
+def option_agreement(item: Item, answer: str) -> bool | None:
+    """For MCQ and true/false: whether `answer` picks the correct option; None when it picks none.
+
+    A decision made here, from the option the answer names, beats a judge's own
+    'agrees' flag: small judges answer the option right and then mark it as disagreeing.
+    """
+    said = normalize_text(answer)
+    if item.kind == "mcq" and item.choices:
+        correct = mcq_answer_index(item)
+        if correct is None:
+            return None
+        normed = [normalize_text(c) for c in item.choices]
+        if said in normed:
+            return normed.index(said) == correct
+        m = _LETTER_ANSWER.match(answer.strip())
+        if m:
+            return ord(m.group(1).upper()) - ord("A") == correct
+        if normed[correct] and f" {normed[correct]} " in f" {said} ":
+            return True
+        return None
+    if item.kind == "true_false":
+        first = said.split(" ", 1)[0] if said else ""
+        return first == normalize_text(item.reference_answer) if first in {"true", "false"} else None
+    return None
+
+
+def closed_book_agreement(item: Item, answer: str) -> float:
+    """How far a closed-book answer matches the reference, 0-1.
+
+    MCQ: 1 when it names the correct option (by text or letter); true/false: 1 when the
+    truth value matches; open answers: the share of the reference's content words the
+    answer contains (a containment score: extra words in the answer do not count against it).
+    """
+    picked = option_agreement(item, answer)
+    if picked is not None:
+        return 1.0 if picked else 0.0
+    if item.kind in ("mcq", "true_false"):
+        return 0.0
+    said = normalize_text(answer)
+    ref_words = content_words(claim_text(item))
+    if not ref_words:
+        return 1.0 if said and said == normalize_text(item.reference_answer) else 0.0
+    have = set(content_words(answer))
+    return sum(1 for w in ref_words if w in have) / len(ref_words)
+
+
 # -- answerability ----------------------------------------------------------------------------
 
 ANSWERABILITY_SYSTEM = (
@@ -77,8 +128,9 @@ def answerability_messages(item: Item, context: Sequence[str]) -> list[dict[str,
     """Messages asking the judge to answer from `context` and compare with the reference."""
     passages = "\n\n".join(f"[CONTEXT {i}]\n{t.strip()}\n[END CONTEXT {i}]" for i, t in enumerate(context, 1))
     user = (f"{passages}\n\n{_question_block(item)}\n\nReference answer:\n{item.reference_answer.strip()}\n\n"
-            "Reply with JSON: {\"answer\": \"<your answer from the context>\", \"agrees\": true or false, "
-            "\"confidence\": a number from 0 to 1}")
+            # Fields described in words: a tiny judge copies a '<your answer>' placeholder verbatim.
+            "Reply with a JSON object: \"answer\" is your own short answer, from the context only; \"agrees\" is "
+            "true or false; \"confidence\" is a number from 0 to 1.")
     return [{"role": "system", "content": ANSWERABILITY_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -129,9 +181,16 @@ class Answerability(Verifier):
                 return self.keep(False, reason=f"judge_error:{err.reason}", error=str(err)[:300])
             ctx.progress(self.name, 1)
             conf = float(out["confidence"])
-            details = {"judge_answer": str(out["answer"])[:500], "agrees": bool(out["agrees"]),
+            if _PLACEHOLDER.fullmatch(str(out["answer"])):
+                # A small judge that echoes '<your answer>' has not answered: its 'agrees' means nothing.
+                return self.keep(False, reason="judge_error:no_answer", judge_answer=str(out["answer"])[:200],
+                                 model=getattr(client, "model", None))
+            picked = option_agreement(item, str(out["answer"]))
+            agrees = bool(out["agrees"]) if picked is None else picked
+            details = {"judge_answer": str(out["answer"])[:500], "agrees": agrees,
+                       "agreement_source": "judge" if picked is None else "option",
                        "confidence": conf, "model": getattr(client, "model", None)}
-            if not out["agrees"]:
+            if not agrees:
                 return self.keep(False, score=0.0, reason="not_answerable", **details)
             if conf < self.config.min_confidence:
                 return self.keep(False, score=conf, reason="low_confidence", **details)
@@ -158,42 +217,9 @@ def specificity_schema() -> dict[str, Any]:
 
 def specificity_messages(item: Item) -> list[dict[str, str]]:
     """Messages asking for a closed-book answer (no context, no reference)."""
-    user = (f"{_question_block(item)}\n\nReply with JSON: {{\"answer\": \"<your answer>\", "
-            "\"confidence\": a number from 0 to 1}")
+    user = (f"{_question_block(item)}\n\nReply with a JSON object: \"answer\" is your short answer; "
+            "\"confidence\" is a number from 0 to 1.")
     return [{"role": "system", "content": SPECIFICITY_SYSTEM}, {"role": "user", "content": user}]
-
-
-_LETTER_ANSWER = re.compile(r"^\(?([A-Ha-h])[).:]?(?:\s|$)")
-
-
-def closed_book_agreement(item: Item, answer: str) -> float:
-    """How far a closed-book answer matches the reference, 0-1.
-
-    MCQ: 1 when it names the correct option (by text or letter); true/false: 1 when the
-    truth value matches; open answers: the share of the reference's content words the
-    answer contains (a containment score: extra words in the answer do not count against it).
-    """
-    said = normalize_text(answer)
-    if item.kind == "mcq" and item.choices:
-        correct = mcq_answer_index(item)
-        if correct is None:
-            return 0.0
-        normed = [normalize_text(c) for c in item.choices]
-        if said in normed:
-            return 1.0 if normed.index(said) == correct else 0.0
-        m = _LETTER_ANSWER.match(answer.strip())
-        if m:
-            return 1.0 if ord(m.group(1).upper()) - ord("A") == correct else 0.0
-        return 1.0 if normed[correct] and f" {normed[correct]} " in f" {said} " else 0.0
-    if item.kind == "true_false":
-        ref = normalize_text(item.reference_answer)
-        first = said.split(" ", 1)[0] if said else ""
-        return 1.0 if first in {"true", "false"} and first == ref else 0.0
-    ref_words = content_words(claim_text(item))
-    if not ref_words:
-        return 1.0 if said and said == normalize_text(item.reference_answer) else 0.0
-    have = set(content_words(answer))
-    return sum(1 for w in ref_words if w in have) / len(ref_words)
 
 
 class SpecificityConfig(StageConfig):

@@ -40,7 +40,7 @@ from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Verdict
 from benchsmith.references import ReferenceCorpus, ReferenceSource, load_reference
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.ngrams import Overlap, TokenHasher, load_or_build
+from verifiers.ngrams import Overlap, TokenHasher, latin_share, load_or_build
 from verifiers.textnorm import ItemField, item_text
 
 Method = Literal["ngram", "embedding", "llm"]
@@ -58,14 +58,20 @@ class ContaminationConfig(StageConfig):
     fields: list[ItemField] = Field(default_factory=lambda: ["prompt"], min_length=1,
                                     description="Item fields whose text is checked (joined by newlines).")
     ngram_n: int = Field(default=13, ge=1, le=64, description="Tokens per n-gram.")
+    # Defaults measured by bench/calibrate.py (docs/calibration.md).
     ngram_threshold: float = Field(
-        default=0.5, gt=0.0, le=1.0,
+        default=0.03, gt=0.0, le=1.0,
         description="Fraction of an item's distinct n-grams found in a reference corpus that makes it contaminated.")
     embedding: bool = Field(default=True, description="Also check embedding nearest neighbours.")
     embedding_threshold: float = Field(
-        default=0.8, gt=0.0, le=1.0,
+        default=0.68, gt=0.0, le=1.0,
         description="Cosine similarity to a reference entry at or above which an item is contaminated "
                     "(without llm_judge; with it, the fallback when the judge cannot answer).")
+    embedding_min_latin: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Items whose letters are less than this share Latin script skip the embedding check (and "
+                    "the judge): the English MiniLM model scores unrelated Chinese or Arabic sentences 0.6-0.8 "
+                    "against each other. N-grams still check them.")
     top_k: int = Field(default=3, ge=1, le=50, description="Nearest reference entries retrieved per item.")
     llm_judge: bool = Field(default=False, description="Ask the judge model whether the nearest candidates "
                                                        "are rephrasings (LLM Decontaminator).")
@@ -138,6 +144,15 @@ class Contamination(Verifier):
         base = ctx.extras.get("spec_dir")
         return [load_reference(src, Path(base) if base else None) for src in self.config.references]
 
+    def cache_token(self, ctx: StageContext) -> str:
+        """The reference corpora's content hashes: a changed reference file re-runs the check."""
+        return ",".join(self.reference_fingerprints(ctx))
+
+    def reference_fingerprints(self, ctx: StageContext) -> list[str]:
+        """Content hashes of the reference corpora: a result cache keyed by the spec alone would
+        miss a reference file that changed, so callers that cache this stage's verdicts add these."""
+        return [c.fingerprint for c in self.load_corpora(ctx)]
+
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         corpora = self.load_corpora(ctx)  # first: a bad reference fails fast, even with no items
         if not items:
@@ -147,8 +162,10 @@ class Contamination(Verifier):
         live = [c for c in corpora if len(c)]
         n_entries = sum(len(c) for c in corpora)
         overlaps = self._ngram_overlaps(texts, live, ctx)
-        candidates = self._embedding_candidates(texts, live, ctx) if cfg.embedding and live else \
-            [[] for _ in texts]
+        candidates: list[list[_Candidate]] = [[] for _ in texts]
+        no_embedding: set[int] = set()  # items the embedding check cannot judge (script)
+        if cfg.embedding and live:
+            candidates, no_embedding = self._embedding_candidates(texts, live, ctx)
         findings: list[_Finding | None] = [None] * len(items)
         ngram_best: list[tuple[float, int, int]] = []
         for i in range(len(items)):
@@ -173,6 +190,8 @@ class Contamination(Verifier):
             scores = {"ngram_score": round(ngram_best[i][0], 6),
                       "embedding_score": round(candidates[i][0].similarity, 6) if candidates[i] else None,
                       "references_checked": n_entries}
+            if i in no_embedding:
+                scores["embedding_skipped"] = "non_latin_script"
             f = findings[i]
             if f is None:
                 if i in judged_clean:
@@ -207,20 +226,25 @@ class Contamination(Verifier):
     # -- embeddings --
 
     def _embedding_candidates(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
-                              ctx: StageContext) -> list[list[_Candidate]]:
-        embedder = ctx.embedder
-        item_vecs = embedder.encode([t[:_EMBED_CHARS] for t in texts])
-        k = self.config.top_k
+                              ctx: StageContext) -> tuple[list[list[_Candidate]], set[int]]:
+        """Top-k reference neighbours per item (best first), and the items left unchecked for their script."""
         per_item: list[list[_Candidate]] = [[] for _ in texts]
+        checked = [i for i, t in enumerate(texts) if latin_share(t[:_EMBED_CHARS]) >= self.config.embedding_min_latin]
+        skipped = set(range(len(texts))) - set(checked)
+        if not checked:  # e.g. all Chinese: skip loading the model at all
+            return per_item, skipped
+        embedder = ctx.embedder
+        item_vecs = embedder.encode([texts[i][:_EMBED_CHARS] for i in checked])
+        k = self.config.top_k
         for ci, corpus in enumerate(corpora):
             index = _vector_index(corpus, embedder, ctx.seed)
             sims, ids = index.search(item_vecs, min(k, len(corpus)))
-            for i in range(len(texts)):
-                per_item[i].extend(_Candidate(ci, int(j), float(s)) for s, j in zip(sims[i], ids[i]) if j >= 0)
+            for row, i in enumerate(checked):
+                per_item[i].extend(_Candidate(ci, int(j), float(s)) for s, j in zip(sims[row], ids[row]) if j >= 0)
         for cands in per_item:
             cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
             del cands[k:]
-        return per_item
+        return per_item, skipped
 
     # -- LLM judge --
 

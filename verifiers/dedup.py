@@ -58,7 +58,7 @@ class ExactDedup(Verifier):
 class SemanticDedupConfig(StageConfig):
     """Similarity threshold and index choice for embedding dedup."""
 
-    threshold: float = Field(default=0.9, gt=0.0, le=1.0,
+    threshold: float = Field(default=0.82, gt=0.0, le=1.0,
                              description="Cosine similarity at or above which two items are near-duplicates.")
     fields: list[ItemField] = Field(
         default_factory=lambda: ["prompt"], min_length=1,

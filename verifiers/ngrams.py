@@ -94,6 +94,24 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
+
+
+def latin_share(text: str) -> float:
+    """Share of the text's letters that are Latin script (1.0 for ASCII or letter-free text).
+
+    English sentence embedders put unrelated texts in other scripts close together, so
+    callers use this to decide whether an embedding comparison means anything.
+    """
+    if text.isascii():
+        return 1.0
+    letters = len(_LETTER.findall(text))
+    if letters == 0:
+        return 1.0
+    return len(_LATIN_LETTER.findall(text)) / letters
+
+
 def tokenize(text: str) -> list[str]:
     """Normalised word tokens; characters of scripts without spaces are one token each."""
     norm = normalize(text)
@@ -458,6 +476,6 @@ def load_or_build(texts: Sequence[str], corpus_hash: str, n: int, root: Path) ->
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
