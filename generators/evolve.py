@@ -17,12 +17,13 @@ import asyncio
 import difflib
 import math
 import random
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
+from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Lineage, Seed, content_hash
 from benchsmith.stages import (
@@ -48,7 +49,6 @@ from generators.evolve_prompts import (
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
 
-T = TypeVar("T")
 
 
 class EvolveConfig(StageConfig):
@@ -185,7 +185,7 @@ class Evolve(Generator):
             return GenerationResult()
         client = ctx.client("generator")
         budget_spent = asyncio.Event()
-        outcomes = await _gather_or_cancel(
+        outcomes = await gather_or_cancel(
             [self._run_chain(chain, round_index, client, ctx, budget_spent) for chain in chains]
         )
         result = GenerationResult()
@@ -261,15 +261,3 @@ class Evolve(Generator):
     @staticmethod
     def _failure(seed: Seed, operator: str, reason: str, detail: str) -> GenerationFailure:
         return GenerationFailure(seed_id=seed.id, operator=operator, reason=reason, detail=detail[:500])
-
-
-async def _gather_or_cancel(coros: Sequence[Awaitable[T]]) -> list[T]:
-    """asyncio.gather that cancels the siblings when one raises (e.g. EndpointError), then re-raises."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

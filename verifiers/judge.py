@@ -9,12 +9,12 @@ question is still a valid test case.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
@@ -119,17 +119,9 @@ class LLMJudge(Verifier):
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         client = ctx.client("judge")
         schema = judge_schema()
-        tasks = [asyncio.create_task(self._judge_one(item, client, schema, ctx)) for item in items]
-        try:
-            # The client bounds how many requests are in flight; gather only keeps order.
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # BudgetExhausted / EndpointError end the stage: stop the other requests instead of
-            # leaving them running unobserved, then let the flow see the original error.
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        # The client bounds how many requests are in flight; BudgetExhausted / EndpointError
+        # end the stage with the other requests cancelled.
+        return await gather_or_cancel([self._judge_one(item, client, schema, ctx) for item in items])
 
     async def _judge_one(self, item: Item, client: Any, schema: dict[str, Any], ctx: StageContext) -> Verdict:
         try:
