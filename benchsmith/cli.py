@@ -50,17 +50,33 @@ def validate(spec: SpecArg) -> None:
 
     try:
         suite = load_spec(spec)
-        seeds = load_seeds(suite)
+        if suite.documents is not None:
+            source = _describe_documents(suite)
+        else:
+            source = f"{len(load_seeds(suite).seeds)} seeds"
         endpoints = [resolve_endpoint(role, getattr(suite.llm, role)).describe() for role in ROLES]
     except BenchsmithError as err:
         raise _fail(err) from None
-    out.print(f"[green]ok[/] {spec}: suite [bold]{suite.suite}[/], {len(seeds.seeds)} seeds, "
+    out.print(f"[green]ok[/] {spec}: suite [bold]{suite.suite}[/], {source}, "
               f"target {suite.target_items} items, budget {suite.budget.max_llm_calls} LLM calls")
     out.print(f"  generators: {', '.join(g.name for g in suite.generators)}")
     out.print(f"  verifiers:  {', '.join(v.name for v in suite.verifiers) or '(none)'}; "
               f"dedup exact={suite.dedup.exact} semantic={suite.dedup.semantic} (threshold {suite.dedup.threshold})")
     for line in endpoints:
         out.print(f"  {line}")
+
+
+def _describe_documents(suite: object) -> str:
+    """Ingest the documents folder (quick) and say what a run would build from."""
+    from benchsmith.ingest import chunk_documents, ingest_folder
+    from benchsmith.spec import SuiteSpec
+
+    assert isinstance(suite, SuiteSpec) and suite.documents is not None
+    result = ingest_folder(suite.documents, suite.documents_path)
+    chunks = chunk_documents(result.documents, suite.documents.chunk_tokens, suite.documents.overlap_tokens)
+    for skipped in result.skipped:
+        out.print(f"  [yellow]skipped[/] {skipped.path}: {skipped.reason} {skipped.detail}".rstrip(), highlight=False)
+    return f"{len(result.documents)} documents in {len(chunks)} chunks ({len(result.skipped)} files skipped)"
 
 
 @app.command()
