@@ -133,7 +133,8 @@ def _print_report(report: object) -> None:
     hits = sum(r.get("cache_hits", 0) for r in report.usage.values())
     tokens = sum(r.get("total_tokens", 0) for r in report.usage.values())
     stop = {"target_reached": "target reached", "budget_exhausted": "LLM-call budget exhausted",
-            "max_rounds": "maximum number of rounds reached"}.get(outcome.stop_reason, outcome.stop_reason)
+            "max_rounds": "maximum number of rounds reached",
+            "sources_exhausted": "every source used up (e.g. per-document quotas reached)"}.get(outcome.stop_reason, outcome.stop_reason)
     out.print(f"stopped: [bold]{stop}[/] after {outcome.rounds} round(s): {len(outcome.published)} items kept, "
               f"{calls} new LLM calls, {hits} cached, {tokens} tokens, {report.elapsed_s:.1f}s")
     for role, model in report.models.items():

@@ -171,11 +171,15 @@ def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget
     return max(0, min(wanted, affordable, 4 * spec.target_items))
 
 
-def build_funnel(spec: SuiteSpec, planned: int, final: list[Item], failures: list[GenerationFailure],
+def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: list[GenerationFailure],
                  stop_reason: str) -> Funnel:
-    """Counts per stage from the final verdicts, so a resumed run reports the same funnel."""
+    """Counts per stage from the final verdicts, so a resumed run reports the same funnel.
+
+    `generate` received the generation attempts the generators made (which may be fewer
+    than the flow asked for, e.g. under per-document quotas).
+    """
     funnel = Funnel(stop_reason=stop_reason)
-    funnel.record("generate", planned, len(final), [f.reason for f in failures])
+    funnel.record("generate", attempted, len(final), [f.reason for f in failures])
     order = [s.name for s in spec.verifiers if verifiers.get(s.name).scope == "item"]
     order += [s.name for s in set_stages(spec)] + [SELECT_STAGE]
     for name in order:
@@ -197,7 +201,7 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
     items: dict[str, Item] = {}    # every distinct item made, in its latest state
     pool_ids: list[str] = []       # items that passed every per-item verifier, in order
     failures: list[GenerationFailure] = []
-    planned = rounds = kept_count = 0
+    attempted = rounds = kept_count = 0
     stop_reason = "max_rounds"
     for round_index in range(spec.budget.max_rounds):
         if kept_count >= spec.target_items:
@@ -207,7 +211,6 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
             stop_reason = "budget_exhausted"
             break
         rounds += 1
-        planned += n
         runtime.sink().message(f"round {round_index + 1}: asking for {n} candidates "
                                f"({kept_count}/{spec.target_items} kept so far)")
         if "documents" in runtime.context().extras:
@@ -217,6 +220,11 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
                 d for it in items.values() for d in it.metadata.get("document_ids", []))
         gen, spent = await generate_round(spec, seeds, n, round_index, runtime.budget_left())
         runtime.charge(spent)
+        if not gen.items and not gen.failures:
+            # Every source is used up (e.g. each document reached its quota): more rounds can't help.
+            stop_reason = "sources_exhausted"
+            break
+        attempted += len(gen.items) + len(gen.failures)
         failures.extend(gen.failures)
         fresh: list[Item] = []
         for it in gen.items:
@@ -243,7 +251,7 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
         [items[i] for i in pool_ids], spec.target_items, spec.selection, runtime.context())
     items.update((it.id, it) for it in published + surplus)
     final = list(items.values())
-    funnel = build_funnel(spec, planned, final, failures, stop_reason)
+    funnel = build_funnel(spec, attempted, final, failures, stop_reason)
     reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report}
     return RunOutcome(
         suite=spec.suite, stop_reason=stop_reason, published=published,
