@@ -8,6 +8,7 @@ still come from their cache.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import task
@@ -18,6 +19,7 @@ from benchsmith.documents import Chunk, Document, SkippedDocument
 from benchsmith.errors import BenchsmithError
 from benchsmith.records import Item
 from benchsmith.spec import SuiteSpec
+from benchsmith.stages import GenerationFailure
 from flows import runtime
 
 
@@ -28,11 +30,13 @@ class Corpus(BaseModel):
     chunks: list[Chunk] = Field(default_factory=list)
     skipped: list[SkippedDocument] = Field(default_factory=list)
 
-    def coverage(self, published: list[Item], all_items: list[Item]) -> dict[str, Any]:
+    def coverage(self, published: list[Item], all_items: list[Item],
+                 failures: Sequence[GenerationFailure] = ()) -> dict[str, Any]:
         """The coverage report for the manifest and the dataset card."""
         from benchsmith.coverage import coverage_report
 
-        return coverage_report(self.documents, self.skipped, self.chunks, published, all_items)
+        return coverage_report(self.documents, self.skipped, self.chunks, published, all_items,
+                               failures=failures)
 
 
 @task(name="ingest", cache_policy=NO_CACHE, persist_result=False)

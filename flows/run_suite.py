@@ -61,7 +61,8 @@ async def suite_run(spec: SuiteSpec, seeds: SeedLoadResult | None, new_version: 
         rt.context.extras.update(documents={d.id: d for d in corpus.documents},
                                  chunks={c.id: c for c in corpus.chunks})
         outcome = await build_suite(spec, corpus.chunks)
-        outcome.reports["coverage"] = corpus.coverage(outcome.published, outcome.published + outcome.rejected)
+        outcome.reports["coverage"] = corpus.coverage(outcome.published, outcome.published + outcome.rejected,
+                                                      outcome.failures)
     else:
         outcome = await build_suite(spec, seeds.seeds)
     usage, models = rt.usage.snapshot(), rt.models()

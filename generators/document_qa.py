@@ -4,7 +4,9 @@ Question types: single-hop (one chunk), multi-hop (two or three chunks of one do
 and cross-document (one chunk from each of two documents). Item kinds: open answer,
 multiple choice (the model writes the answer and distractors; we shuffle) and
 true/false. Each LLM call returns quotes tagged with their passage, and each quote is
-located in its chunk to give a citation with *document* offsets.
+located in its chunk to give a citation with *document* offsets. For small models that
+cannot quote, `evidence: facts` turns it round: the generator picks a sentence per chunk,
+the model asks about it, and the sentence is the citation.
 
 Sampling is coverage-aware and a pure function of (chunks, n, round, random seed): requests
 go to documents round-robin, so a 300-page manual gets no more requests per round than a
@@ -21,7 +23,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -40,7 +42,7 @@ from generators.document_prompts import (
     passage_tag,
 )
 from generators.evolve_prompts import clean_text, is_placeholder
-from verifiers.grounding import GroundingConfig, QuoteMatch, locate_quote, support_score
+from verifiers.grounding import GroundingConfig, QuoteMatch, content_words, locate_quote, support_score
 
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
@@ -91,6 +93,11 @@ class DocumentQAConfig(StageConfig):
     """rapidfuzz partial_ratio a model's quote must reach to be cited with offsets; keep it at or above the
     grounding verifier's threshold. Text found in no passage is left out when other quotes were found
     (listed in metadata['unlocated_quotes']), else kept without offsets so that grounding drops the item."""
+    evidence: Literal["quotes", "facts"] = "quotes"
+    """Where the citations come from. 'quotes': the model copies the supporting sentences and each is located
+    in its passage. 'facts': the generator picks one sentence per passage (seeded, preferring sentences with
+    numbers) and asks the model about it; those sentences are the citations. Use 'facts' for small models that
+    cannot quote (the embedded SmolLM2-135M): their quotes are mostly invented."""
     add_evidence: bool = True
     """When the model's located quotes do not support its answer (too few of the answer's words occur in
     them: the grounding verifier's answer-support test), also cite the passage sentences that do, if any.
@@ -127,6 +134,8 @@ class PlannedRequest:
     """MCQ: where the correct option goes after shuffling (cycled, so positions are spread evenly)."""
     truth: bool | None = None
     """True/false: whether the model is asked for a true or a false statement (alternating)."""
+    facts: tuple[tuple[int, int], ...] = ()
+    """evidence='facts': per chunk, the (start, end) of the sentence to ask about, relative to the chunk."""
 
 
 def _by_document(chunks: Sequence[Chunk]) -> OrderedDict[str, list[Chunk]]:
@@ -224,9 +233,54 @@ def plan_requests(chunks: Sequence[Chunk], n: int, round_index: int, random_seed
             truth = (n_tf + round_index) % 2 == 0
             n_tf += 1
         salt = f"document_qa/seed={random_seed}/round={round_index}/request={i}"
+        facts: tuple[tuple[int, int], ...] = ()
+        if config.evidence == "facts":
+            spans = [pick_fact(c, _seeded("document_qa-fact", random_seed, round_index, i, c.id)) for c in picked]
+            # A passage with no usable sentence (a table, a list of names): the model quotes instead.
+            facts = tuple(s for s in spans if s is not None) if all(s is not None for s in spans) else ()
         plan.append(PlannedRequest(index=i, question_type=qtype, kind=kind, chunks=tuple(picked), cache_salt=salt,
-                                   correct_position=correct, truth=truth))
+                                   correct_position=correct, truth=truth, facts=facts))
     return plan
+
+
+# A sentence starts after whitespace and ends at . ! or ? before whitespace ("3.0" does not
+# end it); it may run on over a single line break (PDF text wraps lines) but not into a
+# blank line, a list item or a numbered heading.
+_FACT = re.compile(r"(?<!\S)[^\s.!?](?:[^.!?\n]|[.!?](?=\S)|\n(?![\n\-*•#\d]))*[.!?](?=\s|$)")
+_HEADING_LINE = re.compile(r"^[^\n.!?:]{1,60}\n", re.MULTILINE)
+_BULLET = re.compile(r"[-*•]\s+")
+
+
+def fact_candidates(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` worth asking about: whole sentences (6+ content words, not too long), else,
+    for passages without any (tables, specification lists), lines with 4+ content words."""
+    out = []
+    for m in _FACT.finditer(text):
+        start, end = m.start(), m.end()
+        while (head := _HEADING_LINE.match(text, start)) is not None and head.end() < end:
+            start = head.end()  # headings glued to the sentence below them
+        bullet = _BULLET.match(text, start)
+        if bullet is not None:
+            start = bullet.end()
+        span = text[start:end]
+        if 40 <= len(span) <= 400 and not span.endswith("?") and len(content_words(span)) >= 6:
+            out.append((start, end))
+    if not out:
+        for m in re.finditer(r"[^\n]+", text):
+            line = m.group()
+            if 20 <= len(line.strip()) <= 300 and not line.rstrip().endswith("?") and len(content_words(line)) >= 4:
+                lead = len(line) - len(line.lstrip())
+                out.append((m.start() + lead, m.start() + len(line.rstrip())))
+    return out
+
+
+def pick_fact(chunk: Chunk, rng: random.Random) -> tuple[int, int] | None:
+    """A sentence of the chunk to ask about; sentences with numbers are twice as likely (they make checkable facts)."""
+    spans = fact_candidates(chunk.text)
+    if not spans:
+        return None
+    weights = [2.0 if any(ch.isdigit() for ch in chunk.text[s:e]) else 1.0 for s, e in spans]
+    return rng.choices(spans, weights=weights)[0]
 
 
 @generators.register("document_qa")
@@ -269,11 +323,13 @@ class DocumentQA(Generator):
         if budget_spent.is_set():
             return None
         tag = passage_tag(req.chunks, req.cache_salt)
+        facts = [c.text[s:e] for c, (s, e) in zip(req.chunks, req.facts, strict=False)]
         messages = build_messages(chunks=req.chunks, question_type=req.question_type, kind=req.kind,
                                   difficulty=cfg.difficulty, tag=tag, n_choices=cfg.n_choices, truth=req.truth,
-                                  item_language=cfg.item_language)
+                                  item_language=cfg.item_language, facts=facts)
         min_quotes = len(req.chunks) if req.question_type != "single_hop" else 1
-        schema = output_schema(req.kind, len(req.chunks), min_quotes=min_quotes, n_choices=cfg.n_choices)
+        schema = output_schema(req.kind, len(req.chunks), min_quotes=min_quotes, n_choices=cfg.n_choices,
+                               with_quotes=not facts)
         try:
             out = await client.complete_json(messages, schema, schema_name=f"document_{req.kind}",
                                              temperature=cfg.temperature, max_tokens=cfg.max_tokens,
@@ -320,7 +376,14 @@ class DocumentQA(Generator):
                                           _seeded("document_qa-shuffle", req.cache_salt))
                 idx = choices.index(answer)
                 metadata.update(correct_index=idx, correct_letter=LETTERS[idx])
-        found = build_citations(out.get("quotes") or [], req.chunks, cfg.quote_match_threshold)
+        if req.facts:
+            found = CitationResult([Citation(quote=c.text[s:e], document=c.document_path, section=_section_label(c),
+                                             chunk_id=c.id, start=c.start + s, end=c.start + e)
+                                    for c, (s, e) in zip(req.chunks, req.facts, strict=True)],
+                                   [100.0] * len(req.facts), [])
+            metadata["evidence"] = "facts"
+        else:
+            found = build_citations(out.get("quotes") or [], req.chunks, cfg.quote_match_threshold)
         if not found.citations:
             return _failure(req, "no_quotes", "the model gave no usable quote")
         citations = list(found.citations)

@@ -109,6 +109,8 @@ def test_closed_book_agreement_per_kind() -> None:
     "As mentioned, the filter is replaced how often?",
     "In the above, which wattage is given for sleep mode?",
     "Which filter grade does THE PASSAGE name for the Zephyr X2?",
+    "What can be found in passages taken from document 3?",
+    "Is this fact about the Zephyr X2 filter true?",
 ])
 def test_self_contained_rejects_references_to_unseen_context(prompt: str) -> None:
     [v] = asyncio.run(SelfContained().verify([_item(prompt, "9 months")], StageContext()))

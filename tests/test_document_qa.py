@@ -16,7 +16,7 @@ from benchsmith.documents import Chunk, Document
 from benchsmith.records import Seed
 from benchsmith.stages import StageContext, generators
 from generators.document_prompts import build_messages, output_schema, passage_tag
-from generators.document_qa import DocumentQA, DocumentQAConfig, build_citations, plan_requests
+from generators.document_qa import DocumentQA, DocumentQAConfig, build_citations, fact_candidates, plan_requests
 from verifiers.grounding import Grounding
 
 LONG = make_document("manual/operations.md", [filler("manual", i) for i in range(40)])
@@ -383,3 +383,50 @@ def test_missing_evidence_is_added_from_the_passage_only_when_it_supports_the_an
     plain = asyncio.run(DocumentQA({**cfg, "add_evidence": False}).generate(chunks, 2, 0, ctx))
     assert all(len(i.citations) == 1 for i in plain.items)
     assert not any(v.passed for v in asyncio.run(Grounding().verify(plain.items, ctx)))
+
+
+# --- evidence='facts': the generator picks the sentence, the model asks about it ----------
+
+def test_fact_candidates_are_whole_sentences_or_table_rows() -> None:
+    text = ("1 Overview\nThe HullSweep HS-200 is a battery-powered robot that removes fouling from\nship hulls "
+            "without divers. Firmware 3.0 requires the v2 Cloud API for every robot in the fleet.\n\n"
+            "Which error codes should an integration handle?\n- Retries stop after five attempts within one hour.")
+    spans = [text[s:e] for s, e in fact_candidates(text)]
+    assert spans == [
+        "The HullSweep HS-200 is a battery-powered robot that removes fouling from\nship hulls without divers.",
+        "Firmware 3.0 requires the v2 Cloud API for every robot in the fleet.",
+        "Retries stop after five attempts within one hour.",
+    ]
+    table = "Benefit | What you get\nRetirement plan | 401(k) with a company match of 4 % of salary\nShort?"
+    assert [table[s:e] for s, e in fact_candidates(table)] == [
+        "Retirement plan | 401(k) with a company match of 4 % of salary"]
+
+
+def test_plan_picks_one_fact_per_chunk_deterministically() -> None:
+    cfg = DocumentQAConfig(evidence="facts", per_document_quota=50)
+    plan = plan_requests(CHUNKS, 30, 0, 0, cfg)
+    assert plan == plan_requests(CHUNKS, 30, 0, 0, cfg)
+    for r in plan:
+        assert len(r.facts) == len(r.chunks)
+        for c, (s, e) in zip(r.chunks, r.facts, strict=True):
+            assert (s, e) in fact_candidates(c.text)
+    assert all(r.facts == () for r in plan_requests(CHUNKS, 5, 0, 0, DocumentQAConfig()))
+
+
+def test_facts_mode_cites_the_picked_sentence(fake_llm, llm_ctx) -> None:
+    ctx = _docs_ctx(llm_ctx, DOCS, CHUNKS)
+    fake_llm.add_rule(match="parking garage opens", response={
+        "question": "Until what time is the Acme parking garage open on weekdays?", "answer": "Until 22:00"})
+    gen = DocumentQA({"evidence": "facts", "kinds": ["open_qa"], "question_types": ["single_hop"]})
+    res = asyncio.run(gen.generate([MEMO_CHUNK], 1, 0, ctx))
+    [item] = res.items
+    [cit] = item.citations
+    assert cit.quote == MEMO.text[cit.start:cit.end] and cit.quote.startswith("The Acme parking garage opens")
+    assert item.metadata["evidence"] == "facts"
+    body = fake_llm.requests()[-1]
+    user = body["messages"][-1]["content"]
+    assert f'Fact: "{cit.quote}"' in user and user.index("[END PASSAGE 1") < user.index("Fact:")
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert "quotes" not in schema["properties"]
+    [v] = asyncio.run(Grounding().verify([item], ctx))
+    assert v.passed

@@ -26,7 +26,10 @@ DEFAULT_PHRASES: tuple[str, ...] = (
     "the passage", "this passage", "the given passage", "the provided passage",
     "this document", "the given document", "the provided document", "the given text", "the provided text",
     "this text", "the excerpt", "this excerpt", "the provided context", "the given context",
-    "passage 1", "passage 2", "passage 3",
+    "the passages", "these passages", "in passages", "passage 1", "passage 2", "passage 3",
+    "document 1", "document 2", "document 3",
+    # Items written about a given fact ('evidence: facts' in document_qa) may point at it.
+    "this fact", "the fact above", "the facts above", "the given fact", "the given facts",
 )
 
 
