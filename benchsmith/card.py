@@ -111,7 +111,7 @@ def _report_sections(reports: Mapping[str, Any]) -> list[str]:
     if reports.get("coverage"):
         from benchsmith.coverage import render_coverage_markdown
 
-        sections.append("## Coverage\n\n" + render_coverage_markdown(reports["coverage"]))
+        sections.append(render_coverage_markdown(reports["coverage"]).strip())  # it brings its own heading
     if reports.get("diversity"):
         from verifiers.diversity import render_diversity_markdown
 
