@@ -143,3 +143,27 @@ def test_crashed_run_resumes_without_repeating_generation(tmp_path: Path, fake_l
     assert report.usage["generator"]["cache_hits"] == generated
     with Store.open(tmp_path / "ws") as store:
         assert [r.status for r in store.runs(fixed.suite)] == ["succeeded", "failed"]
+
+
+def test_set_stages_run_in_the_flow_and_novelty_names_the_earlier_version(tmp_path: Path, fake_llm: Any) -> None:
+    stages = [{"name": "rules"}, {"name": "llm_judge", "params": {"threshold": 3.0}},
+              {"name": "dedup_minhash"}, {"name": "novelty"},
+              {"name": "contamination", "params": {"references": ["humaneval"]}}]
+    spec = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse"})
+    first = run_suite(spec, workspace=tmp_path / "ws")
+    assert first.publish is not None and first.publish.status == "published"
+    names = [s.stage for s in first.outcome.funnel.stages]
+    assert names == ["generate", "rules", "llm_judge", "dedup_exact", "dedup_semantic", "dedup_minhash",
+                     "novelty", "contamination", "select"]
+    manifest = json.loads((first.publish.path / "manifest.json").read_text())
+    assert manifest["reports"]["diversity"]["clusters"], "diverse selection reports its clusters"
+    assert "## Diversity" in (first.publish.path / "README.md").read_text()
+
+    # Same generations under a changed spec: every item is already in the published version.
+    again = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse"},
+                      dedup={"threshold": 0.83})
+    second = run_suite(again, workspace=tmp_path / "ws")
+    novelty = next(s for s in second.outcome.funnel.stages if s.stage == "novelty")
+    assert novelty.dropped.get("seen_in_earlier_version", 0) >= 1
+    dropped = [it for it in second.outcome.rejected if (v := it.verdict("novelty")) and not v.passed]
+    assert dropped and all(it.verdict("novelty").details["version"] == first.publish.version for it in dropped)

@@ -5,6 +5,8 @@ Importing this package registers every stage with `benchsmith.stages.verifiers`
 `textnorm` (normalisation), `groups` (union-find, keeper choice), `neighbours` (faiss).
 """
 
-from verifiers import answerability, contamination, dedup, grounding, judge, mcq, rules, self_contained
+from verifiers import (answerability, contamination, dedup, grounding, judge, mcq, minhash, novelty, rules,
+                       self_contained)
 
-__all__ = ["answerability", "contamination", "dedup", "grounding", "judge", "mcq", "rules", "self_contained"]
+__all__ = ["answerability", "contamination", "dedup", "grounding", "judge", "mcq", "minhash", "novelty", "rules",
+           "self_contained"]

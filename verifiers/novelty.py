@@ -1,0 +1,517 @@
+"""Cross-version novelty: new items against every earlier published version (and extra corpora).
+
+A monthly refresh must not re-publish last month's questions, copied or rephrased. The
+`novelty` stage embeds each new item and drops it when its nearest neighbour among the
+items of earlier versions (`outputs/<suite>/<version>/data/<split>.parquet`) or of the
+corpora listed in its config is at or above `threshold` cosine similarity.
+
+The embeddings of earlier versions live in a persisted index under the workspace
+(`<workspace>/indexes/<suite>/novelty/<fields>/`), which records which versions and
+corpora it holds and their fingerprints. Each run only embeds and adds the sources that
+are new (or whose content changed); a source that disappeared is dropped from the index
+without re-embedding anything. The index starts again from nothing only when the
+embedding model (or the compared fields) changed, since old vectors would then be
+meaningless. See `NoveltyIndex`.
+
+Set the stage's `suite`/`output_dir`, or let the flow pass them in `ctx.extras["suite"]`
+and `ctx.extras["output_dir"]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from benchsmith.errors import SpecError
+from benchsmith.records import Item, Verdict
+from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
+from verifiers.textnorm import ItemField, item_text
+
+INDEX_FORMAT = 1
+# Indexes already loaded in this process, by directory: (meta updated_at, vectors, rows, faiss, keepalive).
+_LOADED: dict[Path, tuple[Any, np.ndarray, list[tuple[str, str]], Any, Any]] = {}
+_EMBED_BATCH = 4096  # texts per encode() call while indexing a source: bounded memory, visible progress
+_SAFE_NAME = str.maketrans({c: "_" for c in '/\\:*?"<>| '})
+
+
+class CorpusSpec(StageConfig):
+    """An extra corpus new items must not repeat: a local JSONL, Parquet or CSV file."""
+
+    path: Path = Field(description="JSONL (one object per line), Parquet or CSV file.")
+    field: str = Field(default="prompt", min_length=1, description="Column/key holding the text to compare.")
+    id_field: str | None = Field(default=None, description="Column/key with a row id (default: 'id' if present, "
+                                                           "else the row number).")
+    name: str | None = Field(default=None, description="Name used in verdicts (default: the file name).")
+
+    @property
+    def label(self) -> str:
+        """How verdicts name this corpus."""
+        return self.name or self.path.name
+
+
+class NoveltyConfig(StageConfig):
+    """What new items are compared against, and how similar is too similar."""
+
+    threshold: float = Field(default=0.9, gt=0.0, le=1.0,
+                             description="Cosine similarity to an earlier item at or above which a new item is dropped.")
+    fields: list[ItemField] = Field(default_factory=lambda: ["prompt"], min_length=1,
+                                    description="Item fields whose text is embedded (joined by newlines).")
+    suite: str | None = Field(default=None, description="Suite whose published versions are checked "
+                                                        "(default: ctx.extras['suite']).")
+    output_dir: Path | None = Field(default=None, description="Root of published suites "
+                                                              "(default: ctx.extras['output_dir'], else 'outputs').")
+    versions: bool = Field(default=True, description="Check earlier published versions of the suite.")
+    corpora: list[CorpusSpec] = Field(default_factory=list, description="Extra corpora to check against.")
+    index_dir: Path | None = Field(default=None, description="Where the persisted index lives "
+                                                             "(default: <workspace>/indexes/<suite>/novelty).")
+    exact_max: int = Field(default=200_000, ge=1, description="Largest index searched exactly; IVF above.")
+    nprobe: int = Field(default=16, ge=1, description="IVF cells searched per query.")
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, value: list[ItemField]) -> list[ItemField]:
+        if len(set(value)) != len(value):
+            raise ValueError("fields must not repeat")
+        return value
+
+
+# ---------------------------------------------------------------------------------------
+# Sources: what the index should hold.
+
+
+@dataclass(frozen=True)
+class Source:
+    """One published version or corpus: a stable key, a fingerprint of its content, and how to read it."""
+
+    key: str
+    kind: Literal["version", "corpus"]
+    label: str
+    fingerprint: str
+    path: Path
+    corpus: CorpusSpec | None = None
+
+
+def version_sources(suite_dir: Path) -> list[Source]:
+    """Every published version of a suite, oldest first, fingerprinted by its data file's sha256."""
+    from benchsmith.publish import read_manifest, sha256_file
+    from benchsmith.versioning import list_versions
+
+    found = []
+    for name in list_versions(suite_dir):
+        manifest = read_manifest(suite_dir / name)
+        if manifest is None:  # half-written or foreign folder: not a published version
+            continue
+        rel = f"data/{manifest.get('split', 'test')}.parquet"
+        data = suite_dir / name / rel
+        if not data.is_file():
+            continue
+        digest = (manifest.get("files") or {}).get(rel, {}).get("sha256") or sha256_file(data)
+        found.append(Source(key=f"version:{name}", kind="version", label=name, fingerprint=digest, path=data))
+    return found
+
+
+def corpus_source(spec: CorpusSpec, base: Path | None = None) -> Source:
+    """A corpus file as a source; its fingerprint is size + modification time (cheap for big files)."""
+    path = spec.path if spec.path.is_absolute() or base is None else base / spec.path
+    if not path.is_file():
+        raise SpecError(f"novelty corpus {path} does not exist (config 'corpora', field 'path')")
+    st = path.stat()
+    return Source(key=f"corpus:{path.resolve()}#{spec.field}", kind="corpus", label=spec.label,
+                  fingerprint=f"{st.st_size}:{st.st_mtime_ns}", path=path, corpus=spec)
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        rows = []
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as err:
+                    raise SpecError(f"{path}:{n}: not a JSON object per line ({err})") from None
+                if not isinstance(row, dict):
+                    raise SpecError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+                rows.append(row)
+        return rows
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    if suffix == ".csv":
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(path).to_pylist()
+    raise SpecError(f"{path}: unsupported corpus format {suffix!r}; use .jsonl, .parquet or .csv")
+
+
+def read_source(source: Source, fields: Sequence[ItemField]) -> tuple[list[str], list[str]]:
+    """(ids, texts) of a source; rows whose text is missing or not a string are skipped."""
+    if source.kind == "version":
+        from benchsmith.publish import read_items
+
+        items = read_items(source.path)
+        return [it.id for it in items], [item_text(it, fields) for it in items]
+    spec = source.corpus
+    assert spec is not None
+    rows = _read_rows(source.path)
+    if rows and not any(spec.field in r for r in rows):
+        keys = sorted({k for r in rows[:100] for k in r})
+        raise SpecError(f"novelty corpus {source.path}: no field {spec.field!r} "
+                        f"(fields found: {', '.join(keys) or 'none'})")
+    id_field = spec.id_field or ("id" if rows and "id" in rows[0] else None)
+    if spec.id_field and rows and not any(spec.id_field in r for r in rows):
+        raise SpecError(f"novelty corpus {source.path}: no id field {spec.id_field!r}")
+    ids, texts = [], []
+    for n, row in enumerate(rows):
+        text = row.get(spec.field)
+        if not isinstance(text, str) or not text.strip():
+            continue
+        ids.append(str(row.get(id_field, n)) if id_field else str(n))
+        texts.append(text)
+    return ids, texts
+
+
+# ---------------------------------------------------------------------------------------
+# The persisted index.
+
+
+@dataclass
+class SyncReport:
+    """What one `NoveltyIndex.sync` did."""
+
+    added: list[str] = field(default_factory=list)
+    """Keys of sources embedded and added in this sync."""
+    reused: list[str] = field(default_factory=list)
+    """Keys of sources already in the index, unchanged."""
+    removed: list[str] = field(default_factory=list)
+    """Keys of sources dropped (gone, or changed and re-added)."""
+    embedded_texts: int = 0
+    reset_reason: str | None = None
+    """Why the index was started again from nothing (model or fields changed), if it was."""
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (POSIX), so two runs of one suite never interleave their writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as f:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class NoveltyIndex:
+    """Embeddings of earlier items on disk, extended incrementally, with a faiss index over them.
+
+    Files in `directory`: `vectors.f32` (float32 rows, append-only), `rows.jsonl` (one
+    {"source", "id"} per row), `index.faiss` (only once the index is IVF: trained
+    centroids are kept and new rows added to them), and `meta.json`, written last, which
+    says how many rows are valid and which sources they hold. A crash mid-update leaves
+    extra bytes past what `meta.json` counts; they are cut off on the next open.
+    """
+
+    def __init__(self, directory: Path, *, model: str, dim: int, fields: Sequence[str],
+                 exact_max: int = 200_000, nprobe: int = 16, seed: int = 0) -> None:
+        self.directory = Path(directory)
+        self.model, self.dim, self.fields = model, dim, list(fields)
+        self.exact_max, self.nprobe, self.seed = exact_max, nprobe, seed
+        self._vectors: np.ndarray | None = None
+        self._rows: list[tuple[str, str]] | None = None
+        self._faiss: Any = None
+        self._keepalive: Any = None
+
+    # -- state on disk --------------------------------------------------------------------
+    @property
+    def _meta_path(self) -> Path:
+        return self.directory / "meta.json"
+
+    def read_meta(self) -> dict[str, Any] | None:
+        """The index's metadata (sources, row count, model), or None when there is no index yet."""
+        try:
+            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) and meta.get("format") == INDEX_FORMAT else None
+
+    def _fresh_meta(self) -> dict[str, Any]:
+        return {"format": INDEX_FORMAT, "model": self.model, "dim": self.dim, "fields": self.fields,
+                "rows": 0, "sources": {}, "ivf": None}
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        meta["updated_at"] = datetime.now(UTC).isoformat()
+        _atomic_write(self._meta_path, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def _load_rows(self, count: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
+        vec_path, rows_path = self.directory / "vectors.f32", self.directory / "rows.jsonl"
+        nbytes = count * self.dim * 4
+        if count and (not vec_path.is_file() or vec_path.stat().st_size < nbytes):
+            raise OSError("vectors.f32 is shorter than meta.json says")
+        if vec_path.is_file() and vec_path.stat().st_size > nbytes:  # an interrupted append
+            os.truncate(vec_path, nbytes)
+        vectors = (np.fromfile(vec_path, dtype=np.float32, count=count * self.dim).reshape(count, self.dim)
+                   if count else np.zeros((0, self.dim), np.float32))
+        rows: list[tuple[str, str]] = []
+        extra_lines = False
+        if rows_path.is_file():
+            with rows_path.open(encoding="utf-8") as f:
+                for line in f:
+                    if len(rows) == count:
+                        extra_lines = True
+                        break
+                    r = json.loads(line)
+                    rows.append((r["source"], r["id"]))
+        if len(rows) < count:
+            raise OSError("rows.jsonl is shorter than meta.json says")
+        if extra_lines:  # an interrupted append: keep what meta.json vouches for
+            _atomic_write(rows_path, "".join(json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n"
+                                             for s, i in rows).encode("utf-8"))
+        return vectors, rows
+
+    # -- update ---------------------------------------------------------------------------
+    def sync(self, sources: Sequence[Source], embed: Any, *, progress: Any = None) -> SyncReport:
+        """Make the index hold exactly `sources`: embed and add new ones, drop vanished/changed ones."""
+        report = SyncReport()
+        with _locked(self.directory / ".lock"):
+            meta = self.read_meta()
+            if meta is not None and (meta.get("model"), meta.get("dim"), meta.get("fields")) != (
+                    self.model, self.dim, self.fields):
+                report.reset_reason = (f"index built with {meta.get('model')} on {meta.get('fields')}; "
+                                       f"now {self.model} on {self.fields}")
+                meta = None
+            wanted = {s.key: s for s in sources}
+            if meta is not None and self._reuse_loaded(meta, wanted):
+                report.reused = list(meta["sources"])
+                return report
+            try:
+                vectors, rows = self._load_rows(meta["rows"]) if meta else (np.zeros((0, self.dim), np.float32), [])
+            except (OSError, ValueError, KeyError) as err:
+                report.reset_reason = f"index files unreadable ({err})"
+                meta, vectors, rows = None, np.zeros((0, self.dim), np.float32), []
+            if meta is None:
+                meta = self._fresh_meta()
+                self._reset_files()
+
+            held: dict[str, Any] = meta["sources"]
+            stale = [k for k, info in held.items() if k not in wanted or info["fingerprint"] != wanted[k].fingerprint]
+            if stale:  # compaction: keep the other rows, embed nothing
+                keep = np.array([src not in stale for src, _ in rows], bool)
+                vectors, rows = vectors[keep], [r for r, k in zip(rows, keep) if k]
+                for k in stale:
+                    del held[k]
+                report.removed = stale
+                self._rewrite(vectors, rows)
+                meta["rows"], meta["ivf"] = len(rows), None
+                self._write_meta(meta)
+            report.reused = [k for k in held if k in wanted]
+
+            for source in sources:
+                if source.key in held:
+                    continue
+                ids, texts = read_source(source, self.fields)
+                new = np.zeros((len(texts), self.dim), np.float32)
+                for start in range(0, len(texts), _EMBED_BATCH):
+                    new[start:start + _EMBED_BATCH] = embed(texts[start:start + _EMBED_BATCH])
+                    if progress is not None:
+                        progress(len(texts[start:start + _EMBED_BATCH]))
+                new_rows = [(source.key, i) for i in ids]
+                self._append(new, new_rows)
+                vectors = np.concatenate([vectors, new]) if len(vectors) else new
+                rows += new_rows
+                held[source.key] = {"kind": source.kind, "label": source.label, "fingerprint": source.fingerprint,
+                                    "count": len(ids), "path": str(source.path),
+                                    "added_at": datetime.now(UTC).isoformat()}
+                meta["rows"] = len(rows)
+                report.added.append(source.key)
+                report.embedded_texts += len(texts)
+                self._write_meta(meta)  # after each source: a crash keeps what was already embedded
+
+            self._vectors, self._rows = vectors, rows
+            self._faiss = self._search_index(vectors, meta)
+            _LOADED[self.directory.resolve()] = (meta.get("updated_at"), vectors, rows, self._faiss, self._keepalive)
+        return report
+
+    def _reuse_loaded(self, meta: dict[str, Any], wanted: dict[str, Source]) -> bool:
+        """Take the in-memory index of an earlier sync in this process if the files have not changed since.
+
+        The flow runs set stages every round; without this each round would re-read the
+        vectors and rows of every earlier version.
+        """
+        held = meta.get("sources", {})
+        if set(held) != set(wanted) or any(held[k].get("fingerprint") != s.fingerprint for k, s in wanted.items()):
+            return False
+        cached = _LOADED.get(self.directory.resolve())
+        if cached is None or cached[0] != meta.get("updated_at") or len(cached[2]) != meta.get("rows"):
+            return False
+        _, self._vectors, self._rows, self._faiss, self._keepalive = cached
+        return True
+
+    def _reset_files(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name in ("vectors.f32", "rows.jsonl", "index.faiss"):
+            (self.directory / name).unlink(missing_ok=True)
+
+    def _rewrite(self, vectors: np.ndarray, rows: Sequence[tuple[str, str]]) -> None:
+        """Replace the row files (atomically, each) and drop the IVF file, which indexes old row numbers."""
+        (self.directory / "index.faiss").unlink(missing_ok=True)
+        _atomic_write(self.directory / "vectors.f32", np.ascontiguousarray(vectors, np.float32).tobytes())
+        _atomic_write(self.directory / "rows.jsonl", "".join(
+            json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n" for s, i in rows).encode("utf-8"))
+
+    def _append(self, vectors: np.ndarray, rows: Sequence[tuple[str, str]]) -> None:
+        if not rows:
+            return
+        with (self.directory / "vectors.f32").open("ab") as f:
+            f.write(np.ascontiguousarray(vectors, np.float32).tobytes())
+            f.flush()
+            os.fsync(f.fileno())
+        with (self.directory / "rows.jsonl").open("a", encoding="utf-8") as f:
+            f.writelines(json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n" for s, i in rows)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _search_index(self, vectors: np.ndarray, meta: dict[str, Any]) -> Any:
+        """A flat index over the rows (a copy, no training) or the persisted IVF, extended by new rows."""
+        import faiss
+
+        n = len(vectors)
+        if n <= self.exact_max:
+            index = faiss.IndexFlatIP(self.dim)
+            if n:
+                index.add(vectors)
+            return index
+        path = self.directory / "index.faiss"
+        ivf = meta.get("ivf")
+        index = None
+        if ivf and path.is_file():
+            with contextlib.suppress(RuntimeError):
+                index = faiss.read_index(str(path))
+            # Retrain when the index outgrew its centroids 8x: cells would hold too many rows.
+            if index is not None and (index.ntotal > n or n > 8 * ivf["trained_on"]):
+                index = None
+        changed = True
+        if index is None:
+            from verifiers.neighbours import VectorIndex
+
+            built = VectorIndex(vectors, kind="ivf", nprobe=self.nprobe, seed=self.seed)
+            index = built._index
+            self._keepalive = built  # owns the IVF's quantizer for as long as we search
+            meta["ivf"] = {"trained_on": n, "nlist": built.nlist}
+        elif index.ntotal < n:
+            index.add(vectors[index.ntotal:])
+        else:
+            changed = False
+        index.nprobe = self.nprobe
+        if changed:  # the file is rewritten only when rows were added or the index was (re)trained
+            faiss.write_index(index, str(path) + ".tmp")
+            os.replace(str(path) + ".tmp", path)
+            self._write_meta(meta)
+        return index
+
+    # -- queries --------------------------------------------------------------------------
+    def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str] | None]]:
+        """Best similarity per query and the (source key, id) it matched (None on an empty index)."""
+        if self._faiss is None or self._rows is None:
+            raise RuntimeError("call sync() before nearest()")
+        q = np.ascontiguousarray(queries, np.float32)
+        if not self._rows:
+            return np.full(len(q), -1.0, np.float32), [None] * len(q)
+        sims, ids = self._faiss.search(q, 1)
+        return sims[:, 0], [self._rows[i] if i >= 0 else None for i in ids[:, 0].tolist()]
+
+
+# ---------------------------------------------------------------------------------------
+# The stage.
+
+
+@verifiers.register("novelty")
+class Novelty(Verifier):
+    """Drops new items that repeat (copy or rephrase) an item of an earlier published version or corpus."""
+
+    Config: ClassVar[type[StageConfig]] = NoveltyConfig
+    scope: ClassVar[Literal["item", "set"]] = "set"
+    config: NoveltyConfig
+
+    def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.last_sync: SyncReport | None = None
+        """What the last run's index sync did (sources added, reused, removed; texts embedded)."""
+
+    def sources(self, ctx: StageContext) -> tuple[str, list[Source]]:
+        """(index name, sources to check) from the config and the flow's context."""
+        cfg = self.config
+        suite = cfg.suite or ctx.extras.get("suite")
+        found: list[Source] = []
+        if cfg.versions:
+            if not suite:
+                raise SpecError("novelty: no suite to check against: set the stage's 'suite' "
+                                "(or versions: false with corpora)")
+            output_dir = Path(cfg.output_dir or ctx.extras.get("output_dir") or "outputs")
+            found += version_sources(output_dir / str(suite))
+        # Relative corpus paths are read from the spec's folder when the flow says where that is.
+        base = ctx.extras.get("spec_dir")
+        found += [corpus_source(c, Path(base) if base else None) for c in cfg.corpora]
+        return str(suite or "corpora"), found
+
+    def index(self, name: str, ctx: StageContext) -> NoveltyIndex:
+        """The persisted index this stage uses for suite (or corpus set) `name`."""
+        from benchsmith.embeddings import DIM, MODEL_ID
+
+        cfg = self.config
+        directory = cfg.index_dir or ctx.workspace / "indexes" / name.translate(_SAFE_NAME) / "novelty"
+        return NoveltyIndex(Path(directory) / "+".join(cfg.fields), model=MODEL_ID, dim=DIM, fields=cfg.fields,
+                            exact_max=cfg.exact_max, nprobe=cfg.nprobe, seed=ctx.seed)
+
+    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
+        name, sources = self.sources(ctx)
+        if not items:
+            return []
+        if not sources:  # the first version of a suite: nothing to repeat
+            ctx.progress(self.name, len(items))
+            return [self.keep(True) for _ in items]
+        index = self.index(name, ctx)
+        self.last_sync = index.sync(sources, ctx.embedder.encode)
+        labels = {s.key: (s.kind, s.label) for s in sources}
+        sims, matches = index.nearest(ctx.embedder.encode([item_text(it, self.config.fields) for it in items]))
+        verdicts = []
+        for sim, match in zip(sims.tolist(), matches):
+            score = round(float(sim), 6)
+            if match is None or sim < self.config.threshold:
+                verdicts.append(self.keep(True, score=score))
+                continue
+            kind, label = labels[match[0]]
+            if kind == "version":
+                verdicts.append(self.keep(False, score=score, reason="seen_in_earlier_version",
+                                          version=label, matched_id=match[1], similarity=score))
+            else:
+                verdicts.append(self.keep(False, score=score, reason="seen_in_corpus",
+                                          corpus=label, matched_id=match[1], similarity=score))
+        ctx.progress(self.name, len(items))
+        return verdicts
