@@ -270,7 +270,7 @@ def test_example_specs_load(name: str, kind: str) -> None:
     spec = load_spec(SEEDS_DIR / name)
     assert [g.name for g in spec.generators] == ["evolve"]
     assert spec.generators[0].params["kind"] == kind
-    assert {v.name for v in spec.verifiers} == {"rules", "llm_judge"}
+    assert {"rules", "llm_judge"} <= {v.name for v in spec.verifiers}
     seeds = load_seeds(spec).seeds
     assert len(seeds) >= 15 and not load_seeds(spec).skipped
     # Small enough for the embedded model: a handful of items, a bounded call budget.
