@@ -21,13 +21,14 @@ import asyncio
 import random
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
 from benchsmith.documents import Chunk
+from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.records import Citation, Item, Lineage, content_hash
 from benchsmith.stages import GenerationFailure, GenerationResult, Generator, StageConfig, StageContext, generators
@@ -47,7 +48,6 @@ from verifiers.grounding import GroundingConfig, QuoteMatch, content_words, loca
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
 
-T = TypeVar("T")
 LETTERS = "ABCDEFGH"
 # Evidence is added until the grounding verifier's default answer-support test would pass.
 ANSWER_SUPPORT_THRESHOLD: float = GroundingConfig.model_fields["answer_support_threshold"].default
@@ -308,7 +308,7 @@ class DocumentQA(Generator):
             return GenerationResult()
         client = ctx.client("generator")
         budget_spent = asyncio.Event()
-        outcomes = await _gather_or_cancel([self._run(req, round_index, client, ctx, budget_spent) for req in plan])
+        outcomes = await gather_or_cancel([self._run(req, round_index, client, ctx, budget_spent) for req in plan])
         result = GenerationResult()
         for out in outcomes:
             if isinstance(out, Item):
@@ -556,17 +556,5 @@ def _split_ellipsis(text: str) -> list[str]:
 def _failure(req: PlannedRequest, reason: str, detail: str) -> GenerationFailure:
     return GenerationFailure(seed_id=req.chunks[0].id if req.chunks else None, operator=req.question_type,
                              reason=reason, detail=detail[:500])
-
-
-async def _gather_or_cancel(coros: Sequence[Awaitable[T]]) -> list[T]:
-    """asyncio.gather that cancels the siblings when one raises (e.g. EndpointError), then re-raises."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 

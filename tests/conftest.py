@@ -75,14 +75,8 @@ def prefect_local_api() -> Iterator[str]:
     Processes started by tests (the CLI) inherit nothing from here and start their own,
     as a user's run does.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from flows.prefect_api import LocalPrefectAPI, prefect_api
 
-    from flows.prefect_api import LocalPrefectAPI
-
-    server = LocalPrefectAPI().start()
-    try:
-        server.wait()
-        with temporary_settings({PREFECT_API_URL: server.url}):
-            yield server.url
-    finally:
-        server.stop()
+    with prefect_api(LocalPrefectAPI().start()) as url:
+        assert url is not None, "PREFECT_API_URL is set: the tests would use that server"
+        yield url
