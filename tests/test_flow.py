@@ -167,3 +167,19 @@ def test_set_stages_run_in_the_flow_and_novelty_names_the_earlier_version(tmp_pa
     assert novelty.dropped.get("seen_in_earlier_version", 0) >= 1
     dropped = [it for it in second.outcome.rejected if (v := it.verdict("novelty")) and not v.passed]
     assert dropped and all(it.verdict("novelty").details["version"] == first.publish.version for it in dropped)
+
+
+def test_bad_seed_line_fails_clearly_or_is_skipped_and_reported(tmp_path: Path, fake_llm: Any) -> None:
+    from benchsmith.errors import SeedError
+
+    spec = make_spec(tmp_path, fake_llm)
+    with (tmp_path / "seeds.jsonl").open("a") as f:
+        f.write('{"id": "broken", "prompt": \n')
+    with pytest.raises(SeedError, match=r"seeds.jsonl:7"):
+        run_suite(spec, workspace=tmp_path / "ws")
+    assert fake_llm.stats()["requests"] == 0, "nothing may run on a bad seed file"
+
+    report = run_suite(spec, workspace=tmp_path / "ws", skip_bad_seeds=True)
+    assert [s.line for s in report.skipped_seeds] == [7]
+    assert report.seed_count == len(SEEDS)
+    assert report.publish is not None and report.publish.status == "published"
