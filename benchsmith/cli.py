@@ -109,10 +109,18 @@ def run(
         console.print("[yellow]interrupted[/]: nothing was published; run the same command again to resume.")
         raise typer.Exit(130) from None
     except BenchsmithError as err:
-        raise _fail(err, 1) from None
+        raise _fail(err, 2 if _bad_input(err) else 1) from None
     _print_report(report)
     if report.publish is None:
         raise typer.Exit(1)
+
+
+def _bad_input(err: BenchsmithError) -> bool:
+    """Errors in what the user gave (spec, seed file, documents folder): exit code 2, as documented."""
+    from benchsmith.errors import SeedError, SpecError
+    from benchsmith.ingest import IngestError
+
+    return isinstance(err, (SpecError, SeedError, IngestError))
 
 
 def _print_report(report: object) -> None:

@@ -135,3 +135,13 @@ def test_cli_validate_ok_shows_endpoints(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
     assert "reasoning-mini" in proc.stdout and "embedded" in proc.stdout
+
+
+def test_cli_run_bad_seed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, BASE)
+    (tmp_path / "seeds.txt").write_text("")  # an empty seed file
+    proc = subprocess.run([sys.executable, "-m", "benchsmith", "run", str(path)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "seeds.txt" in proc.stderr
+    assert not (tmp_path / "outputs").exists()
