@@ -43,11 +43,11 @@ from benchsmith.embeddings import Embedder  # noqa: E402
 from benchsmith.records import Item, Lineage  # noqa: E402
 from benchsmith.references import ReferenceSource, builtin_path, load_reference  # noqa: E402
 from benchsmith.stages import StageContext, verifiers  # noqa: E402
-from verifiers.contamination import Contamination, ContaminationConfig  # noqa: E402
-from verifiers.dedup import SemanticDedupConfig  # noqa: E402
-from verifiers.neighbours import VectorIndex  # noqa: E402
-from verifiers.ngrams import TokenHasher, load_or_build  # noqa: E402
-from verifiers.textnorm import normalize_text  # noqa: E402
+from benchsmith.verifiers.contamination import Contamination, ContaminationConfig  # noqa: E402
+from benchsmith.verifiers.dedup import SemanticDedupConfig  # noqa: E402
+from benchsmith.index.neighbours import VectorIndex  # noqa: E402
+from benchsmith.index.ngrams import TokenHasher, load_or_build  # noqa: E402
+from benchsmith.text import normalize_text  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "calibration_pairs.jsonl"
 
@@ -137,7 +137,7 @@ def minhash_scorer() -> Callable[[Sequence[tuple[str, str]]], np.ndarray] | None
     if "dedup_minhash" not in verifiers:
         return None
     try:
-        from verifiers import minhash  # written beside this module; its API is looked up, not assumed
+        from benchsmith.verifiers import minhash  # written beside this module; its API is looked up, not assumed
     except ImportError:
         return None
     fn = getattr(minhash, "pair_jaccard", None)

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchsmith.documents import Chunk, Document
+from benchsmith.documents import Chunk, Corpus, Document
 from benchsmith.records import Citation, Item, Lineage, content_hash
 from benchsmith.stages import StageContext
 from benchsmith.testing.fake_openai import _VOCAB
-from verifiers.grounding import Grounding
+from benchsmith.verifiers.grounding import Grounding
 
 
 def _sentence(rng: random.Random) -> str:
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"built {len(docs)} documents, {len(chunks)} chunks, {len(items)} items, {n_cits} citations "
           f"in {time.perf_counter() - t0:.1f} s")
 
-    ctx = StageContext(extras={"chunks": {c.id: c for c in chunks}, "documents": {d.id: d for d in docs}})
+    ctx = StageContext(corpus=Corpus.of(chunks, docs))
     t0 = time.perf_counter()
     verdicts = asyncio.run(Grounding().verify(items, ctx))
     dt = time.perf_counter() - t0

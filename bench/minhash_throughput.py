@@ -28,14 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchsmith.records import Item, Lineage
-from verifiers.minhash import (
-    DEFAULT_NUM_PERM,
-    DEFAULT_SHINGLE_SIZE,
-    DEFAULT_THRESHOLD,
-    MinHashDedup,
-    lsh_params,
-    tokenize,
-)
+from benchsmith.index.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, lsh_params, tokenize
+from benchsmith.verifiers.minhash import MinHashDedup
 
 _CONSONANTS = "bcdfghjklmnprstvwz"
 _VOWELS = "aeiou"
@@ -142,7 +136,7 @@ def stage_pairs(texts: list[str], items: list[Item], stage: MinHashDedup) -> tup
 
 def group_recall(planted: set[tuple[int, int]], pairs: set[tuple[int, int]], n: int) -> float:
     """Share of planted pairs that end up in one duplicate group."""
-    from verifiers.groups import UnionFind
+    from benchsmith.index.groups import UnionFind
 
     uf = UnionFind(n)
     for a, b in pairs:

@@ -38,8 +38,8 @@ import numpy as np  # noqa: E402
 from benchsmith.records import Item, Lineage  # noqa: E402
 from benchsmith.references import ReferenceSource, load_reference  # noqa: E402
 from benchsmith.stages import StageContext  # noqa: E402
-from verifiers import ngrams  # noqa: E402
-from verifiers.contamination import Contamination  # noqa: E402
+from benchsmith.verifiers import ngrams  # noqa: E402
+from benchsmith.verifiers.contamination import Contamination  # noqa: E402
 
 BUILD_BUDGET_S = 60.0
 CHECK_BUDGET_S = 30.0

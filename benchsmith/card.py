@@ -113,7 +113,7 @@ def _report_sections(reports: Mapping[str, Any]) -> list[str]:
 
         sections.append(render_coverage_markdown(reports["coverage"]).strip())  # it brings its own heading
     if reports.get("diversity"):
-        from verifiers.diversity import render_diversity_markdown
+        from benchsmith.diversity import render_diversity_markdown
 
         sections.append("## Diversity\n\n" + render_diversity_markdown(reports["diversity"]))
     return sections

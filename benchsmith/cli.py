@@ -87,6 +87,11 @@ def run(
     output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
     workspace: WorkspaceOpt = Path(".benchsmith"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    task_runner: Annotated[str | None, typer.Option(
+        "--task-runner", help="Where tasks run: 'in_process' (default) or 'dask' (overrides the spec's execution.task_runner).")] = None,
+    dask_address: Annotated[str | None, typer.Option(
+        "--dask-address", help="Scheduler of an existing Dask cluster (tcp://host:8786); implies --task-runner dask. "
+                               "Without it, dask starts a LocalCluster of execution.dask_workers processes.")] = None,
 ) -> None:
     """Generate, verify, dedup and publish a suite."""
     _prepare_env(verbose)
@@ -95,16 +100,21 @@ def run(
 
     try:
         suite = load_spec(spec)
+        if task_runner not in (None, "in_process", "dask"):
+            from benchsmith.errors import SpecError
+
+            raise SpecError(f"--task-runner: expected 'in_process' or 'dask', got {task_runner!r}")
     except BenchsmithError as err:
         raise _fail(err) from None
     console.print(f"[bold]benchsmith[/] run [cyan]{suite.suite}[/]: target {suite.target_items} items, "
                   f"budget {suite.budget.max_llm_calls} LLM calls", highlight=False)
-    from flows.run_suite import run_suite
+    from benchsmith.flows.run_suite import run_suite
 
     try:
         with progress.for_console(console) as sink, progress.installed(sink):
             report = run_suite(suite, workspace=workspace, new_version=new_version,
-                               skip_bad_seeds=skip_bad_seeds, output_dir=output_dir)
+                               skip_bad_seeds=skip_bad_seeds, output_dir=output_dir,
+                               task_runner=task_runner, dask_address=dask_address)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: nothing was published; run the same command again to resume.")
         raise typer.Exit(130) from None
@@ -124,7 +134,7 @@ def _bad_input(err: BenchsmithError) -> bool:
 
 
 def _print_report(report: object) -> None:
-    from flows.run_suite import RunReport
+    from benchsmith.flows.run_suite import RunReport
 
     assert isinstance(report, RunReport)
     outcome = report.outcome
@@ -145,6 +155,12 @@ def _print_report(report: object) -> None:
             "sources_exhausted": "every source used up (e.g. per-document quotas reached)"}.get(outcome.stop_reason, outcome.stop_reason)
     out.print(f"stopped: [bold]{stop}[/] after {outcome.rounds} round(s): {len(outcome.published)} items kept, "
               f"{calls} new LLM calls, {hits} cached, {tokens} tokens, {report.elapsed_s:.1f}s")
+    if outcome.calls_per_item is not None:
+        per_min = outcome.min_llm_calls / len(outcome.published)
+        out.print(f"  LLM calls per published item: {outcome.calls_per_item:.2f} "
+                  f"(the spec needs at least {per_min:.0f} when every candidate survives; "
+                  f"{outcome.llm_calls} calls accounted, cached included); tasks ran {report.task_runner}",
+                  highlight=False)
     for role, model in report.models.items():
         out.print(f"  {role}: {model}", highlight=False)
     pub = report.publish
@@ -229,7 +245,7 @@ def dedup(
     import asyncio
 
     from benchsmith import standalone
-    from benchsmith.stages import StageContext
+    from benchsmith.context import StageContext
 
     try:
         inputs = standalone.load_inputs(file, field, id_field)
@@ -284,8 +300,8 @@ def contamination(
 
     from benchsmith import standalone
     from benchsmith.references import ReferenceSource
-    from benchsmith.stages import StageContext
-    from verifiers.contamination import Contamination
+    from benchsmith.context import StageContext
+    from benchsmith.verifiers.contamination import Contamination
 
     try:
         refs = []
@@ -326,6 +342,151 @@ def contamination(
     out.print(f"report: {report}", highlight=False)
     if fail_on_match and counts["contaminated"]:
         raise typer.Exit(1)
+
+
+# --- what stages there are ---------------------------------------------------------------
+
+
+@app.command()
+def stages(
+    names: Annotated[list[str] | None, typer.Argument(help="Only these stages (default: all).",
+                                                      show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+) -> None:
+    """List the generators and verifiers a spec can name (built-in and plugins), with their parameters."""
+    import json
+
+    from benchsmith.stages import generators, verifiers
+
+    try:
+        rows = [_describe_stage(kind, registry, name)
+                for kind, registry in (("generator", generators), ("verifier", verifiers))
+                for name in registry.names()]
+        errors = generators.plugin_errors + verifiers.plugin_errors
+    except BenchsmithError as err:
+        raise _fail(err, 1) from None
+    from rich.markup import escape
+
+    if names:
+        import difflib
+
+        known = sorted({r["name"] for r in rows})
+        broken = {e.entry_point: e for e in errors}
+        unknown = [n for n in names if n not in known]
+        for n in unknown:
+            close = difflib.get_close_matches(n, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            message = str(broken[n]) if n in broken else f"unknown stage {n!r}.{hint}"
+            console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        if unknown:
+            raise typer.Exit(2)
+        rows = [r for r in rows if r["name"] in names]
+    failures = [{"group": e.group, "entry_point": e.entry_point, "distribution": e.distribution, "error": str(e)}
+                for e in errors]
+    if as_json:
+        sys.stdout.write(json.dumps({"stages": rows, "plugin_errors": failures}, indent=2) + "\n")
+    else:
+        _print_stages(rows)
+    for failure in failures:
+        console.print(f"[bold red]error:[/] {escape(failure['error'])}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _describe_stage(kind: str, registry: object, name: str) -> dict:
+    """One stage as plain data: what `stages --json` prints for it."""
+    import inspect
+
+    from benchsmith.registry import Registry
+
+    assert isinstance(registry, Registry)
+    cls = registry.get(name)
+    origin = registry.origin(name)
+    doc = cls.__dict__.get("__doc__")  # its own docstring, not the base class's
+    summary = next((line for line in inspect.cleandoc(doc).splitlines() if line.strip()), "") if doc else ""
+    return {
+        "name": name, "kind": kind, "scope": getattr(cls, "scope", None) if kind == "verifier" else None,
+        "uses_llm": bool(getattr(cls, "uses_llm", False)) if kind == "verifier" else None,
+        "summary": summary, "source": origin.describe(), "builtin": origin.builtin,
+        "distribution": origin.distribution, "version": origin.version, "entry_point": origin.entry_point,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "parameters": _describe_config(cls.Config),
+    }
+
+
+def _describe_config(config: type) -> list[dict]:
+    """Name, type, default and description of each field of a stage's pydantic Config."""
+    from pydantic import BaseModel
+    from pydantic_core import to_jsonable_python
+
+    assert isinstance(config, type) and issubclass(config, BaseModel)
+    params = []
+    for field_name, info in config.model_fields.items():
+        required = info.is_required()
+        if required:
+            default = None
+        else:
+            default = info.get_default(call_default_factory=True)
+            try:
+                default = to_jsonable_python(default)
+            except Exception:  # noqa: BLE001 (an odd default still lists, as its repr)
+                default = repr(default)
+        params.append({"name": info.alias or field_name, "type": _type_name(info.annotation), "required": required,
+                       "default": default, "description": info.description or ""})
+    return params
+
+
+def _type_name(tp: object) -> str:
+    """A short, readable type: `int`, `list[str]`, `float | None`, `Literal['a', 'b']`."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is type(None):
+        return "None"
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(_type_name(a) for a in args)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is not None:
+        base = getattr(origin, "__name__", str(origin).replace("typing.", ""))
+        return f"{base}[{', '.join(_type_name(a) for a in args)}]" if args else base
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _print_stages(rows: list[dict]) -> None:
+    from rich.markup import escape
+
+    table = Table(title="stages", title_justify="left")
+    for col in ("name", "kind", "source", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        kind = f"{r['kind']} ({r['scope']})" if r["scope"] else r["kind"]
+        table.add_row(escape(r["name"]), kind, escape(r["source"]), escape(r["summary"]))
+    out.print(table)
+    for r in rows:
+        if not r["parameters"]:
+            out.print(f"[bold]{escape(r['name'])}[/]: no parameters")
+            continue
+        params = Table(title=f"{escape(r['name'])} — parameters", title_justify="left")
+        for col in ("parameter", "type", "default", "description"):
+            params.add_column(col, overflow="fold")
+        for p in r["parameters"]:
+            default = "(required)" if p["required"] else _json_default(p["default"])
+            params.add_row(escape(p["name"]), escape(p["type"]), escape(default),
+                           escape(" ".join(p["description"].split())))  # hard-wrapped in the source
+        out.print(params)
+
+
+def _json_default(value: object) -> str:
+    """A parameter's default as it would be written in a spec (JSON, which YAML reads)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ generator reads seeds, and every citation points back into a chunk by offsets.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,3 +83,32 @@ class SkippedDocument(BaseModel):
     reason: str = Field(description="Short code: 'no_text_layer', 'encrypted', 'corrupt', 'empty_file', "
                                     "'binary', 'not_utf8', 'duplicate', 'too_old', 'unsupported'.")
     detail: str = ""
+
+
+class Corpus(BaseModel):
+    """The ingested documents of a documents suite, their chunks and the files that gave nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[Document] = Field(default_factory=list)
+    chunks: list[Chunk] = Field(default_factory=list)
+    skipped: list[SkippedDocument] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk], documents: Sequence[Document] = ()) -> Corpus:
+        """A corpus of just these chunks (and documents): what tests and benches build."""
+        return cls(documents=list(documents), chunks=list(chunks))
+
+    @functools.cached_property
+    def chunks_by_id(self) -> dict[str, Chunk]:
+        return {c.id: c for c in self.chunks}
+
+    @functools.cached_property
+    def documents_by_id(self) -> dict[str, Document]:
+        return {d.id: d for d in self.documents}
+
+    def content_hash(self) -> str:
+        """Hash of the chunks (ids hash document bytes and offsets): keys task caches by reference."""
+        from benchsmith.records import content_hash
+
+        return content_hash([c.id for c in self.chunks], length=32)

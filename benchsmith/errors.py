@@ -49,3 +49,14 @@ class LLMRequestError(BenchsmithError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class PluginError(BenchsmithError):
+    """A third-party stage (an entry point of 'benchsmith.generators' / 'benchsmith.verifiers') that
+    could not be loaded: names the entry point, its distribution and what went wrong."""
+
+    def __init__(self, message: str, *, group: str, entry_point: str, distribution: str | None) -> None:
+        super().__init__(message)
+        self.group = group
+        self.entry_point = entry_point
+        self.distribution = distribution

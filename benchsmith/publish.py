@@ -75,6 +75,7 @@ VERDICT_TYPE = pa.struct([
     pa.field("score", pa.float64()),
     pa.field("reason", pa.string()),
     pa.field("details", pa.string()),  # JSON
+    pa.field("ranks_quality", pa.bool_()),
 ])
 ITEM_SCHEMA = pa.schema([
     pa.field("id", pa.string()),
@@ -131,7 +132,8 @@ def item_to_row(item: Item) -> dict[str, Any]:
         },
         "verdicts": [
             {"stage": v.stage, "passed": v.passed, "score": v.score, "reason": v.reason,
-             "details": _dumps(v.details, item_id=item.id, where=f"verdict {v.stage!r} details")}
+             "details": _dumps(v.details, item_id=item.id, where=f"verdict {v.stage!r} details"),
+             "ranks_quality": v.ranks_quality}
             for v in item.verdicts
         ],
         "review_status": item.review_status,

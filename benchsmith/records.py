@@ -72,6 +72,8 @@ class Verdict(BaseModel):
     score: float | None = Field(default=None, description="Stage-specific score (judge mean, similarity, ...).")
     reason: str | None = Field(default=None, description="Short machine-readable drop reason, e.g. 'too_short'.")
     details: dict[str, Any] = Field(default_factory=dict, description="Anything else the stage wants recorded.")
+    ranks_quality: bool = Field(default=False, description="The score measures the item's quality (higher is better): "
+                                                           "dedup keepers and selection rank by it.")
 
 
 class Item(BaseModel):
@@ -120,8 +122,9 @@ class Item(BaseModel):
         return self.model_copy(update={"verdicts": [*kept, verdict]})
 
     def quality_score(self) -> float:
-        """The score used to pick the best member of a duplicate group: the judge's, else 0."""
+        """The score used to pick the best member of a duplicate group: the latest quality-ranking
+        verdict's score (a judge's), else 0."""
         for v in reversed(self.verdicts):
-            if v.stage == "llm_judge" and v.score is not None:
+            if v.ranks_quality and v.score is not None:
                 return float(v.score)
         return 0.0

@@ -99,6 +99,10 @@ class SelectionSpec(_Strict):
         description="'top_score': the best-judged items; 'diverse': cluster-balanced over embeddings, "
                     "best-judged first inside each cluster.")
     clusters: int | None = Field(default=None, ge=2, description="Clusters for 'diverse' (default: chosen from the size).")
+    overgenerate: float = Field(
+        default=1.0, ge=1.0, le=10.0,
+        description="Grow the pool of surviving items to target_items x this before selecting: 1.0 generates "
+                    "only what the target needs; 1.5 gives selection half as many again to choose from.")
 
 
 class BudgetSpec(_Strict):
@@ -106,6 +110,22 @@ class BudgetSpec(_Strict):
 
     max_llm_calls: int = Field(default=400, ge=1, description="Uncached LLM calls allowed in one run, all roles.")
     max_rounds: int = Field(default=8, ge=1, description="Generate/verify rounds at most.")
+
+
+TaskRunnerName = Literal["in_process", "dask"]
+
+
+class ExecutionSpec(_Strict):
+    """Where the flow's tasks run. Never changes what a run publishes, only where the work happens."""
+
+    task_runner: TaskRunnerName = Field(
+        default="in_process", description="'in_process': every task in this process; 'dask': tasks on a Dask "
+                                          "cluster (a local one of `dask_workers` processes, or `dask_address`).")
+    dask_address: str | None = Field(default=None, description="Scheduler of an existing Dask cluster, "
+                                                               "e.g. tcp://10.0.0.5:8786.")
+    dask_workers: int = Field(default=2, ge=1, le=256, description="Worker processes of the local Dask cluster.")
+    shard_size: int = Field(default=256, ge=1, description="Candidates per generate/verify task: larger batches are "
+                                                           "split into shards that run as separate tasks.")
 
 
 class PublishSpec(_Strict):
@@ -132,6 +152,7 @@ class SuiteSpec(_Strict):
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
     llm: LLMSpec = Field(default_factory=LLMSpec)
     publish: PublishSpec = Field(default_factory=PublishSpec)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     random_seed: int = Field(default=0, description="Seed for every random choice in the run.")
 
     # Set by load_spec: the file the spec came from (not part of the YAML).
@@ -177,7 +198,7 @@ class SuiteSpec(_Strict):
 
     def spec_hash(self) -> str:
         """Hash of everything that decides the content of a version."""
-        data = self.model_dump(mode="json", exclude={"publish", "source_path"})
+        data = self.model_dump(mode="json", exclude={"publish", "source_path", "execution"})
         return content_hash(data, length=16)
 
 

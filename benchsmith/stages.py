@@ -1,78 +1,45 @@
-"""Base classes for the two kinds of stage, and the context they run in.
+"""Base classes for the stages, and the registries a suite spec names them through.
 
-A stage is plain configuration plus one job. It is constructible and testable with no
-Prefect and no network: heavy resources (LLM clients, embedding models, indexes) come
-from the `StageContext` and are loaded lazily.
+A stage is plain configuration plus one job, constructible and testable with no Prefect
+and no network; what it uses at run time comes from the `StageContext`. The base classes
+own the loop, as datatrove's `BaseFilter` does, so a stage writes only its decision:
 
-- A `Generator` turns seeds into candidate items.
-- A `Verifier` returns one `Verdict` per item. Per-item verifiers (rule checks, LLM
-  judge) judge items independently; set verifiers (dedup, contamination) look at the
-  whole pool, so `scope = "set"` tells the flow to run them on everything that survived.
+- `Generator` turns seeds (or document chunks) into candidate items.
+- `ItemVerifier` implements `check(item, ctx) -> Verdict` (sync or async); the base class
+  runs it over the items with bounded concurrency, progress, cancellation and drop counts.
+- `LLMVerifier` implements how to ask (`messages`, `schema`) and how to read the answer
+  (`read`); the base class makes the call and turns failed calls into verdicts.
+- A set verifier (`scope = "set"`: dedup, contamination, novelty) sees the whole pool and
+  implements `verify(items, ctx)` itself.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+import asyncio
+import inspect
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchsmith.aio import gather_or_cancel
+from benchsmith.context import StageContext
+from benchsmith.errors import LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Seed, Verdict
 from benchsmith.registry import Registry
 
-if TYPE_CHECKING:  # only for type hints: stages must import without these heavy modules
-    from benchsmith.embeddings import Embedder
-    from benchsmith.llm.client import LLMClient
+__all__ = ["GenerationFailure", "GenerationResult", "Generator", "ItemVerifier", "LLMVerifier", "StageConfig",
+           "StageContext", "Verifier", "generators", "verifiers"]
+
+Scope = Literal["item", "set"]
 
 
 class StageConfig(BaseModel):
     """Base for a stage's parameters; unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-ProgressFn = Callable[[str, int], None]
-
-
-def _no_progress(stage: str, advance: int) -> None:
-    return None
-
-
-@dataclass
-class StageContext:
-    """What a stage may use at run time. Everything heavy is created on demand."""
-
-    llm: Callable[[str], LLMClient] | None = None
-    """Returns the LLM client for a role ('generator', 'judge')."""
-    embedder_factory: Callable[[], Embedder] | None = None
-    workspace: Path = Path(".benchsmith")
-    seed: int = 0
-    """Seed for every random choice, so that reruns ask the same questions (and hit the cache)."""
-    progress: ProgressFn = _no_progress
-    """Called as progress(stage_name, n_done) while a stage works."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    _embedder: Embedder | None = None
-
-    def client(self, role: str) -> LLMClient:
-        """The LLM client for `role`; an error if this context has no LLM access."""
-        if self.llm is None:
-            raise RuntimeError("this stage needs an LLM but the context has none")
-        return self.llm(role)
-
-    @property
-    def embedder(self) -> Embedder:
-        """The shared sentence embedder, loaded on first use."""
-        if self._embedder is None:
-            if self.embedder_factory is None:
-                from benchsmith.embeddings import Embedder
-
-                self._embedder = Embedder(cache_dir=self.workspace / "embeddings")
-            else:
-                self._embedder = self.embedder_factory()
-        return self._embedder
 
 
 class GenerationFailure(BaseModel):
@@ -105,12 +72,28 @@ class Generator(abc.ABC):
         self.config = config if isinstance(config, StageConfig) else self.Config(**(config or {}))
 
     @abc.abstractmethod
-    async def generate(self, seeds: Sequence[Seed], n: int, round_index: int, ctx: StageContext) -> GenerationResult:
-        """Make up to `n` candidates from `seeds`.
+    async def generate(self, seeds: Sequence[Any], n: int, round_index: int, ctx: StageContext,
+                       shard: tuple[int, int] = (0, 1)) -> GenerationResult:
+        """Make up to `n` candidates from `seeds` (seed prompts, or chunks for a documents generator).
 
         `round_index` numbers the calls of one run so that each round asks for new
         variants deterministically (same spec, same round → same requests → cache hits).
+        `shard=(i, k)` asks for the i-th of k disjoint parts of that round's plan: the
+        union of the k parts is exactly the unsharded result, so sharding never changes
+        what a run publishes.
         """
+
+    def calls_per_item(self) -> int:
+        """LLM calls one candidate costs this generator when every call succeeds (for cost reports)."""
+        return 1
+
+    @staticmethod
+    def shard_of(plan: Sequence[Any], shard: tuple[int, int]) -> list[Any]:
+        """The part of a deterministic plan that shard `(i, k)` runs."""
+        i, k = shard
+        if not 0 <= i < k:
+            raise ValueError(f"shard must be (i, k) with 0 <= i < k, got {shard}")
+        return list(plan[i::k])
 
 
 class Verifier(abc.ABC):
@@ -118,12 +101,19 @@ class Verifier(abc.ABC):
 
     name: ClassVar[str] = "verifier"
     Config: ClassVar[type[StageConfig]] = StageConfig
-    scope: ClassVar[Literal["item", "set"]] = "item"
+    scope: ClassVar[Scope] = "item"
     uses_llm: ClassVar[bool] = False
     """True for stages that make one LLM call per item (the flow budgets for them)."""
+    ranks_quality: ClassVar[bool] = False
+    """True when this stage's score measures an item's quality: its verdicts are marked so that
+    dedup keepers and selection prefer higher scores without knowing any stage by name."""
+    order: ClassVar[int] = 100
+    """Position among the set stages (lower runs first: cheap, exact checks before costly ones)."""
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
         self.config = config if isinstance(config, StageConfig) else self.Config(**(config or {}))
+        self.drops: Counter[str] = Counter()
+        """Items this stage dropped, by reason, over every `verify` call of this instance."""
 
     @abc.abstractmethod
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
@@ -134,12 +124,100 @@ class Verifier(abc.ABC):
         published versions). The flow adds it to the task cache key; '' when nothing does."""
         return ""
 
-    def keep(self, passed: bool, *, score: float | None = None, reason: str | None = None,
-             **details: Any) -> Verdict:
-        """Shorthand for a verdict of this stage."""
+    def verdict(self, passed: bool, *, score: float | None = None, reason: str | None = None,
+                **details: Any) -> Verdict:
+        """A verdict of this stage: the item stays when `passed`, else it is dropped for `reason`."""
         return Verdict(stage=self.name, passed=passed, score=score, reason=None if passed else reason,
-                       details=details)
+                       ranks_quality=self.ranks_quality, details=details)
+
+    def _count(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        self.drops.update(v.reason or "dropped" for v in verdicts if not v.passed)
+        return list(verdicts)
 
 
-generators: Registry[Generator] = Registry("generator", modules=("generators",))
-verifiers: Registry[Verifier] = Registry("verifier", modules=("verifiers",))
+class ItemVerifier(Verifier):
+    """A verifier that judges each item on its own: implement `check`."""
+
+    scope: ClassVar[Scope] = "item"
+    _YIELD_EVERY: ClassVar[int] = 256  # sync checks give the event loop a turn (Ctrl-C, progress)
+
+    @abc.abstractmethod
+    def check(self, item: Item, ctx: StageContext) -> Verdict | Awaitable[Verdict]:
+        """The verdict on one item (a coroutine for checks that wait on I/O)."""
+
+    def prepare(self, items: Sequence[Item], ctx: StageContext) -> None:
+        """Called once per `verify` before the first check: resolve per-run resources here."""
+
+    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
+        """Run `check` over the items: concurrently when it is async (the LLM client bounds how
+        many calls are in flight), in a plain loop when it is not."""
+        if not items:
+            return []
+        self.prepare(items, ctx)
+        if inspect.iscoroutinefunction(self.check):
+            async def one(item: Item) -> Verdict:
+                verdict = await self.check(item, ctx)  # type: ignore[misc]
+                ctx.progress(self.name, 1)
+                return verdict
+            # BudgetExhausted / EndpointError / Ctrl-C end the stage with the other checks cancelled.
+            return self._count(await gather_or_cancel([one(item) for item in items]))
+        verdicts: list[Verdict] = []
+        for i, item in enumerate(items, 1):
+            verdicts.append(self.check(item, ctx))  # type: ignore[arg-type]
+            if i % self._YIELD_EVERY == 0:
+                ctx.progress(self.name, self._YIELD_EVERY)
+                await asyncio.sleep(0)
+        ctx.progress(self.name, len(items) % self._YIELD_EVERY)
+        return self._count(verdicts)
+
+
+class LLMVerifier(ItemVerifier):
+    """A per-item verifier that asks a model: implement `messages`, `schema` and `read`.
+
+    The base class sends the request through the role's client (JSON-schema output,
+    validated, repaired once, cached) and turns a failed call into a dropping verdict
+    `judge_error:<reason>`; `BudgetExhausted` and `EndpointError` end the stage.
+    """
+
+    uses_llm: ClassVar[bool] = True
+    role: ClassVar[str] = "judge"
+    schema_name: ClassVar[str] = "answer"
+
+    @abc.abstractmethod
+    def schema(self) -> dict[str, Any]:
+        """JSON schema of the answer."""
+
+    @abc.abstractmethod
+    def messages(self, item: Item, ctx: StageContext) -> list[dict[str, str]] | Verdict:
+        """The chat messages that ask about `item`, or a verdict when no call is needed."""
+
+    @abc.abstractmethod
+    def read(self, item: Item, answer: dict[str, Any], model: str | None) -> Verdict:
+        """The verdict that the model's (schema-valid) answer implies."""
+
+    def max_tokens(self) -> int | None:
+        """Override of the endpoint's max_tokens (the stage's `max_tokens` parameter, if it has one)."""
+        return getattr(self.config, "max_tokens", None)
+
+    def on_error(self, item: Item, err: LLMOutputError | LLMRequestError, model: str | None) -> Verdict:
+        """The verdict when the call failed after retries and repair (default: drop the item)."""
+        return self.verdict(False, reason=f"judge_error:{err.reason}", error=str(err)[:300], model=model)
+
+    async def check(self, item: Item, ctx: StageContext) -> Verdict:
+        asked = self.messages(item, ctx)
+        if isinstance(asked, Verdict):
+            return asked
+        client = ctx.client(self.role)
+        model = getattr(client, "model", None)
+        try:
+            answer = await client.complete_json(asked, self.schema(), schema_name=self.schema_name,
+                                                max_tokens=self.max_tokens())
+        except (LLMOutputError, LLMRequestError) as err:
+            return self.on_error(item, err, model)
+        return self.read(item, answer, model)
+
+
+generators: Registry[Generator] = Registry("generator", modules=("benchsmith.generators",),
+                                           entry_point_group="benchsmith.generators", base=Generator)
+verifiers: Registry[Verifier] = Registry("verifier", modules=("benchsmith.verifiers",),
+                                         entry_point_group="benchsmith.verifiers", base=Verifier)

@@ -18,7 +18,9 @@ from typing import Any
 
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.references import Record, ReferenceCorpusError, read_records
-from benchsmith.stages import StageContext, Verifier, verifiers
+from benchsmith.context import StageContext
+from benchsmith.pipeline import deciding_verdicts, ordered, run_stages
+from benchsmith.stages import Verifier, verifiers
 
 TEXT_PREVIEW = 200
 _LINEAGE = Lineage(generator="standalone")
@@ -65,31 +67,19 @@ def _preview(text: str | None) -> str | None:
 
 
 def dedup_stages(*, threshold: float | None, minhash: bool, semantic: bool) -> list[Verifier]:
-    """exact, then MinHash (when that stage is installed and wanted), then semantic."""
+    """The dedup stages asked for, in the order a flow runs them (exact, MinHash, semantic)."""
     stages: list[Verifier] = [verifiers.get("dedup_exact")()]
     if minhash and "dedup_minhash" in verifiers:
         stages.append(verifiers.get("dedup_minhash")())
     if semantic:
         params = {} if threshold is None else {"threshold": threshold}
         stages.append(verifiers.get("dedup_semantic")(params))
-    return stages
+    return ordered(stages)
 
 
 async def run_dedup(inputs: Inputs, stages: Sequence[Verifier], ctx: StageContext) -> dict[str, Verdict]:
     """Each item's deciding verdict: the one that dropped it, else the last stage's."""
-    final: dict[str, Verdict] = {}
-    alive = list(inputs.items)
-    for stage in stages:
-        if not alive:
-            break
-        verdicts = await stage.verify(alive, ctx)
-        survivors = []
-        for item, verdict in zip(alive, verdicts):
-            final[item.id] = verdict
-            if verdict.passed:
-                survivors.append(item)
-        alive = survivors
-    return final
+    return deciding_verdicts(await run_stages(stages, inputs.items, ctx))
 
 
 _METHOD = {"dedup_exact": "exact", "dedup_minhash": "minhash", "dedup_semantic": "semantic"}

@@ -1,125 +1,137 @@
-"""The build-suite flow: seeds → generate → verify → dedup → select → publish.
+"""The build-suite flow: sources → generate → verify → dedup → select.
 
-Generation runs in rounds until the target number of items survives every filter or the
-LLM-call budget runs out. Each round is a handful of Prefect tasks whose results are
-persisted under a key made of their inputs, so a crashed run resumes at the last
-finished task, and an unchanged rerun replays every task from its stored result. One
-task per stage batch (not per LLM call): the stage fans its calls out with asyncio.
+Generation runs in rounds until the pool of surviving items reaches its target
+(`target_items × selection.overgenerate`) or the LLM-call budget runs out. A round is a
+few Prefect tasks: generation and per-item verification split into shards of
+`execution.shard_size` candidates (separate tasks, run concurrently, on Dask workers when
+the flow has a Dask task runner), then the set stages once over the merged pool. Task
+results are persisted under a key made of their inputs, so a crashed run resumes at the
+last finished task and an unchanged rerun replays every task from its stored result.
+
+Tasks get data and a `RunConfig` and build their clients themselves (`run_context`), and
+every task returns the LLM usage it caused: the flow's `Ledger` is the one place calls
+are counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from prefect import flow, task
+from prefect import task
 from prefect.context import TaskRunContext
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, Field
 
 import benchsmith
+from benchsmith.documents import Chunk, Corpus
 from benchsmith.errors import BudgetExhausted
 from benchsmith.funnel import Funnel
-from benchsmith.documents import Chunk
-from benchsmith.records import Item, Seed, Verdict, content_hash
-from benchsmith.spec import SuiteSpec
-from benchsmith.stages import GenerationFailure, GenerationResult, StageContext, generators, verifiers
+from benchsmith.pipeline import ordered, run_stages
+from benchsmith.records import Item, Seed, content_hash
 from benchsmith.reports import stage_reports
-from flows import runtime
-from verifiers.selection import SELECT_STAGE, select_items
+from benchsmith.selection import SELECT_STAGE, select_items
+from benchsmith.spec import SuiteSpec
+from benchsmith.stages import GenerationFailure, GenerationResult, Verifier, generators, verifiers
+from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
+from benchsmith import progress
+
+StopReason = Literal["target_reached", "budget_exhausted", "max_rounds", "sources_exhausted"]
+
+_UNKEYED = {"run"}
+"""Task parameters that do not decide the result (where to find things, which run asks)."""
+
+
+def _key_value(value: Any) -> Any:
+    if isinstance(value, SuiteSpec):
+        # Where tasks run never changes what they return.
+        return value.model_dump(mode="json", exclude={"source_path", "execution"})
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [_key_value(v) for v in value]
+    return value
+
 
 def _task_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """Cache key from the task's name and the content of its inputs (plus the code version)."""
-    parts = []
-    for name, value in sorted(parameters.items()):
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json", exclude={"source_path"})
-        elif isinstance(value, (list, tuple)):
-            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-        parts.append((name, value))
+    parts = [(name, _key_value(value)) for name, value in sorted(parameters.items()) if name not in _UNKEYED]
+    run = parameters.get("run")
+    if isinstance(run, RunConfig):
+        parts.append(("spec", _key_value(run.spec)))
+        parts.append(("output_dir", str(run.output_dir)))
     return f"benchsmith-{context.task.name}-{content_hash(benchsmith.__version__, parts, length=32)}"
 
 
-_cached = dict(cache_key_fn=_task_key, persist_result=True, retries=0)
+_cached: dict[str, Any] = dict(cache_key_fn=_task_key, persist_result=True, retries=0)
+
+
+class GenerateOutput(TaskUsage):
+    result: GenerationResult = Field(default_factory=GenerationResult)
+
+
+class VerifyOutput(TaskUsage):
+    items: list[Item] = Field(default_factory=list)
 
 
 @task(name="generate", **_cached)
-async def generate_round(spec: SuiteSpec, seeds: list[Seed] | list[Chunk], n: int, round_index: int,
-                         budget_left: int) -> tuple[GenerationResult, int]:
-    """Ask every generator of the spec for its share of `n` candidates; also return the calls spent.
+async def generate_shard(run: RunConfig, sources: list[Seed] | list[Chunk], n: int, round_index: int,
+                         shard: tuple[int, int], budget: int, document_item_counts: dict[str, int],
+                         corpus_hash: str) -> GenerateOutput:
+    """Shard `shard` of one round: ask every generator of the spec for its share of `n` candidates.
 
-    `seeds` are the run's sources: seed prompts, or document chunks for a documents suite.
+    `sources` are the run's seed prompts, or document chunks for a documents suite
+    (`corpus_hash` keys the latter; the chunks travel as the sources themselves).
     """
-    ctx = runtime.context()
+    spec = run.spec
     result = GenerationResult()
-    with runtime.metered() as calls:
-        for stage_spec, share in zip(spec.generators, _split(n, len(spec.generators))):
+    with task_context(run, budget, document_item_counts=document_item_counts) as (ctx, usage):
+        for stage_spec, share in zip(spec.generators, split(n, len(spec.generators))):
             if share == 0:
                 continue
             gen = generators.get(stage_spec.name)(stage_spec.params)
-            runtime.sink().plan(gen.name, share)
+            ctx.plan(gen.name, math.ceil(share / shard[1]))
             try:
-                out = await gen.generate(seeds, share, round_index, ctx)
+                out = await gen.generate(sources, share, round_index, ctx, shard=shard)
             except BudgetExhausted:
                 out = GenerationResult()
             result.items.extend(out.items)
             result.failures.extend(out.failures)
-    return result, calls[0]
+    return GenerateOutput(result=result, usage=usage.snapshot(), run_token=run.run_token)
 
 
 @task(name="verify", **_cached)
-async def verify_items(spec: SuiteSpec, items: list[Item], budget_left: int) -> tuple[list[Item], int]:
-    """Run the per-item verifiers in spec order (each sees only the items still standing)."""
-    ctx = runtime.context()
-    current = list(items)
-    with runtime.metered() as calls:
-        for stage_spec in spec.verifiers:
-            stage = verifiers.get(stage_spec.name)(stage_spec.params)
-            if stage.scope != "item":
-                continue
-            alive = [it for it in current if it.passed]
-            if not alive:
-                break
-            runtime.sink().plan(stage.name, len(alive))
-            verdicts = await _verify_or_budget(stage, alive, ctx)
-            judged = {it.id: it.with_verdict(v) for it, v in zip(alive, verdicts)}
-            current = [judged.get(it.id, it) for it in current]
-    return current, calls[0]
+async def verify_shard(run: RunConfig, items: list[Item], budget: int, corpus: Corpus | None) -> VerifyOutput:
+    """Run the per-item verifiers in spec order over one shard (each sees only the items still standing)."""
+    with task_context(run, budget, corpus=corpus) as (ctx, usage):
+        checked = await run_stages(item_stages(run.spec), items, ctx, budget_drops=True)
+    return VerifyOutput(items=checked, usage=usage.snapshot(), run_token=run.run_token)
 
 
 @task(name="dedup", **_cached)
-async def filter_pool(spec: SuiteSpec, pool: list[Item], stage_tokens: list[str]) -> list[Item]:
-    """Run the set-level stages (dedup, then any set verifiers of the spec) over the whole pool.
+async def filter_pool(run: RunConfig, pool: list[Item], stage_tokens: list[str], corpus: Corpus | None) -> VerifyOutput:
+    """Run the set-level stages (dedup, contamination, novelty, ...) once over the whole pool.
 
     `stage_tokens` (each stage's `cache_token`) only key the cache: a changed reference
     corpus or a newly published version must not be answered from an old result.
     """
-    ctx = runtime.context()
-    current = list(pool)
-    for stage in set_stages(spec):
-        alive = [it for it in current if it.passed]
-        if not alive:
-            break
-        runtime.sink().plan(stage.name, len(alive))
-        verdicts = await stage.verify(alive, ctx)
-        judged = {it.id: it.with_verdict(v) for it, v in zip(alive, verdicts)}
-        current = [judged.get(it.id, it) for it in current]
-    return current
+    with task_context(run, None, corpus=corpus) as (ctx, usage):
+        checked = await run_stages(set_stages(run.spec), pool, ctx)
+    return VerifyOutput(items=checked, usage=usage.snapshot(), run_token=run.run_token)
 
 
-async def _verify_or_budget(stage: Any, items: list[Item], ctx: StageContext) -> list[Verdict]:
-    """A stage that runs out of budget leaves the unjudged items dropped with that reason."""
-    try:
-        return await stage.verify(items, ctx)
-    except BudgetExhausted:
-        return [Verdict(stage=stage.name, passed=False, reason="budget_exhausted") for _ in items]
+def item_stages(spec: SuiteSpec) -> list[Verifier]:
+    """The spec's per-item verifiers, in spec order."""
+    built = [verifiers.get(s.name)(s.params) for s in spec.verifiers]
+    return [s for s in built if s.scope == "item"]
 
 
-def set_stages(spec: SuiteSpec) -> list[Any]:
-    """The set-scope stages of a spec, dedup first (exact before semantic)."""
-    stages: list[Any] = []
+def set_stages(spec: SuiteSpec) -> list[Verifier]:
+    """The spec's set-scope stages (its `dedup:` section's and the set verifiers it lists), ordered."""
+    stages: list[Verifier] = []
     if spec.dedup.exact:
         stages.append(verifiers.get("dedup_exact")())
     if spec.dedup.semantic:
@@ -128,51 +140,61 @@ def set_stages(spec: SuiteSpec) -> list[Any]:
         cls = verifiers.get(stage_spec.name)
         if cls.scope == "set":
             stages.append(cls(stage_spec.params))
-    return stages
+    return ordered(stages)
 
 
-def _split(n: int, parts: int) -> list[int]:
+def split(n: int, parts: int) -> list[int]:
+    """`n` in `parts` near-equal integer shares, larger first."""
     base, extra = divmod(n, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def shares(budget: int, sizes: Sequence[int]) -> list[int]:
+    """`budget` split over shards in proportion to their sizes; the shares sum to at most `budget`."""
+    total = sum(sizes)
+    if total == 0:
+        return [0 for _ in sizes]
+    out = [budget * s // total for s in sizes]
+    for i in range(budget - sum(out)):  # hand the remainder out in order
+        out[i % len(out)] += 1
+    return out
 
 
 def _strip_set_verdicts(items: Sequence[Item], names: set[str]) -> list[Item]:
     return [it.model_copy(update={"verdicts": [v for v in it.verdicts if v.stage not in names]}) for it in items]
 
 
-class RunOutcome(BaseModel):
-    """What a build run produced; the CLI prints it and the store records it."""
+def calls_per_candidate(spec: SuiteSpec) -> int:
+    """LLM calls one candidate costs when every call succeeds: its generator's calls (the most of the
+    spec's generators) plus one per LLM verifier."""
+    generation = max(generators.get(s.name)(s.params).calls_per_item() for s in spec.generators)
+    judged = sum(1 for s in spec.verifiers if verifiers.get(s.name).uses_llm)
+    return generation + judged
 
-    suite: str
-    stop_reason: str
-    funnel: Funnel
-    published: list[Item] = Field(default_factory=list)
-    rejected: list[Item] = Field(default_factory=list)
-    failures: list[GenerationFailure] = Field(default_factory=list)
-    reports: dict[str, Any] = Field(default_factory=dict, description="Per-stage drop reports and selection report.")
-    rounds: int = 0
-    llm_calls: int = 0
+
+def pool_target(spec: SuiteSpec) -> int:
+    """How many surviving items generation aims for: the target, plus the over-generation asked for."""
+    return math.ceil(spec.target_items * spec.selection.overgenerate)
 
 
 def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget_left: int) -> int:
     """How many candidates to ask for next: enough for the missing items at the yield seen so far.
 
-    Each candidate costs about one generator call per evolution step plus one judge
-    call, so the plan never asks for more than the remaining budget can finish.
+    The first round assumes every candidate survives, so a run whose yield is 100% pays
+    for exactly what it publishes; later rounds use the measured yield (never assumed
+    below 1 in 5) with a 5% margin. Never more than the remaining budget can finish.
     """
-    need = spec.target_items - kept
+    need = pool_target(spec) - kept
     if need <= 0:
         return 0
-    # Until a round has been seen, assume half survive; never assume less than 1 in 5.
-    yield_rate = max(survived / generated, 0.2) if generated else 0.5
-    wanted = math.ceil(need / yield_rate * 1.1)
-    calls_per_item = runtime.calls_per_candidate(spec)
-    affordable = budget_left // calls_per_item
-    return max(0, min(wanted, affordable, 4 * spec.target_items))
+    yield_rate = max(survived / generated, 0.2) if generated else 1.0
+    wanted = math.ceil(need / yield_rate * (1.05 if generated else 1.0))
+    affordable = budget_left // calls_per_candidate(spec)
+    return max(0, min(wanted, affordable, 4 * pool_target(spec)))
 
 
 def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: list[GenerationFailure],
-                 stop_reason: str) -> Funnel:
+                 stop_reason: StopReason) -> Funnel:
     """Counts per stage from the final verdicts, so a resumed run reports the same funnel.
 
     `generate` received the generation attempts the generators made (which may be fewer
@@ -180,46 +202,88 @@ def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: l
     """
     funnel = Funnel(stop_reason=stop_reason)
     funnel.record("generate", attempted, len(final), [f.reason for f in failures])
-    order = [s.name for s in spec.verifiers if verifiers.get(s.name).scope == "item"]
-    order += [s.name for s in set_stages(spec)] + [SELECT_STAGE]
+    order = [s.name for s in item_stages(spec)] + [s.name for s in set_stages(spec)] + [SELECT_STAGE]
     for name in order:
-        reached = [it for it in final if it.verdict(name) is not None]
-        kept = [it for it in reached if it.verdict(name).passed]  # type: ignore[union-attr]
-        funnel.record(name, len(reached), len(kept),
-                      [it.verdict(name).reason or "dropped" for it in reached if not it.verdict(name).passed])  # type: ignore[union-attr]
+        judged = [v for v in (it.verdict(name) for it in final) if v is not None]
+        funnel.record(name, len(judged), sum(1 for v in judged if v.passed),
+                      [v.reason or "dropped" for v in judged if not v.passed])
     return funnel
 
 
-@flow(name="build-suite", log_prints=False, validate_parameters=False)
-async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOutcome:
-    """Generate, verify and dedup until the target survives or the budget is spent.
+class RunOutcome(BaseModel):
+    """What a build run produced; the CLI prints it and the store records it."""
 
-    The LLM runtime (clients, embedded server, progress sink) must be open: see
-    `flows.runtime.open_runtime`. Publishing is the next step (`flows.run_suite`).
+    suite: str
+    stop_reason: StopReason
+    funnel: Funnel
+    published: list[Item] = Field(default_factory=list)
+    rejected: list[Item] = Field(default_factory=list)
+    failures: list[GenerationFailure] = Field(default_factory=list)
+    reports: dict[str, Any] = Field(default_factory=dict, description="Per-stage drop reports and selection report.")
+    rounds: int = 0
+    llm_calls: int = Field(default=0, description="LLM calls the run accounts for (answered or cached).")
+    min_llm_calls: int = Field(default=0, description="The fewest calls the published items could have cost "
+                                                      "(every candidate surviving).")
+
+    @property
+    def calls_per_item(self) -> float | None:
+        """LLM calls per published item (None when nothing was published)."""
+        return self.llm_calls / len(self.published) if self.published else None
+
+
+async def _map(task_fn: Any, calls: list[dict[str, Any]], distributed: bool) -> list[Any]:
+    """Run one task per keyword set: submitted to the task runner (Dask) or awaited together here.
+
+    In process, the shards share this event loop and with it each endpoint's in-flight limit.
+    Large arguments are `quote`d: Prefect would otherwise walk every item looking for futures.
     """
+    if distributed:
+        # Dask pickles the arguments itself (Prefect's quote() would reach the worker unresolved).
+        futures = [task_fn.submit(**kw) for kw in calls]
+        return await asyncio.to_thread(lambda: [f.result() for f in futures])
+    quoted = [{k: quote(v) if isinstance(v, (list, Corpus)) else v for k, v in kw.items()} for kw in calls]
+    return list(await asyncio.gather(*(task_fn(**kw) for kw in quoted)))
+
+
+async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus: Corpus | None,
+                      distributed: bool = False) -> tuple[RunOutcome, Ledger]:
+    """Generate, verify and dedup until the pool target survives or the budget is spent; then select.
+
+    Called inside the `suite-run` flow (`flows.run_suite`); `distributed` says its task
+    runner is a Dask cluster. Publishing is the next step.
+    """
+    spec = run.spec
+    sink = progress.sink()
+    ledger = Ledger(run)
     dedup_names = {s.name for s in set_stages(spec)}
+    shard_size = spec.execution.shard_size
+    corpus_hash = corpus.content_hash() if corpus is not None else ""
     items: dict[str, Item] = {}    # every distinct item made, in its latest state
     pool_ids: list[str] = []       # items that passed every per-item verifier, in order
     failures: list[GenerationFailure] = []
     attempted = rounds = kept_count = 0
-    stop_reason = "max_rounds"
+    stop_reason: StopReason = "max_rounds"
     for round_index in range(spec.budget.max_rounds):
-        if kept_count >= spec.target_items:
+        if kept_count >= pool_target(spec):
             break
-        n = plan_round(spec, kept_count, len(items), kept_count, runtime.budget_left())
+        n = plan_round(spec, kept_count, len(items), kept_count, ledger.left())
         if n == 0:
             stop_reason = "budget_exhausted"
             break
         rounds += 1
-        runtime.sink().message(f"round {round_index + 1}: asking for {n} candidates "
-                               f"({kept_count}/{spec.target_items} kept so far)")
-        if "documents" in runtime.context().extras:
-            # Per-document quotas count the items of earlier rounds too (a function of those
-            # rounds, so a replay from the task cache sees the same counts).
-            runtime.context().extras["document_item_counts"] = Counter(
-                d for it in items.values() for d in it.metadata.get("document_ids", []))
-        gen, spent = await generate_round(spec, seeds, n, round_index, runtime.budget_left())
-        runtime.charge(spent)
+        sink.message(f"round {round_index + 1}: asking for {n} candidates ({kept_count}/{spec.target_items} kept so far)")
+        # Per-document quotas count the items of earlier rounds: a task input, so part of its cache key.
+        counts = dict(Counter(d for it in items.values() for d in it.metadata.get("document_ids", [])))
+        k = max(1, math.ceil(n / shard_size))
+        gen_budgets = shares(ledger.left(), [1] * k)
+        outs: list[GenerateOutput] = await _map(generate_shard, [
+            dict(run=run, sources=sources, n=n, round_index=round_index, shard=(i, k), budget=gen_budgets[i],
+                 document_item_counts=counts, corpus_hash=corpus_hash) for i in range(k)], distributed)
+        gen = GenerationResult()
+        for out in outs:
+            ledger.charge(out)
+            gen.items.extend(out.result.items)
+            gen.failures.extend(out.result.failures)
         if not gen.items and not gen.failures:
             # Every source is used up (e.g. each document reached its quota): more rounds can't help.
             stop_reason = "sources_exhausted"
@@ -227,34 +291,45 @@ async def build_suite(spec: SuiteSpec, seeds: list[Seed] | list[Chunk]) -> RunOu
         attempted += len(gen.items) + len(gen.failures)
         failures.extend(gen.failures)
         fresh: list[Item] = []
+        seen: set[str] = set()
         for it in gen.items:
-            if it.id in items or any(f.id == it.id for f in fresh):
+            if it.id in items or it.id in seen:
                 # The model repeated itself: one item; the copy counts as dropped.
                 failures.append(GenerationFailure(seed_id=it.seed_id, operator=it.lineage.operator,
                                                   reason="duplicate_output"))
             else:
+                seen.add(it.id)
                 fresh.append(it)
-        checked, spent = await verify_items(spec, fresh, runtime.budget_left())
-        runtime.charge(spent)
-        for it in checked:
-            items[it.id] = it
-            if it.passed:
-                pool_ids.append(it.id)
-        tokens = [stage.cache_token(runtime.context()) for stage in set_stages(spec)]
-        pool = await filter_pool(spec, _strip_set_verdicts([items[i] for i in pool_ids], dedup_names), tokens)
-        items.update((it.id, it) for it in pool)
-        kept_count = sum(1 for it in pool if it.passed)
+        batches = [fresh[i:i + shard_size] for i in range(0, len(fresh), shard_size)]
+        ver_budgets = shares(ledger.left(), [len(b) for b in batches])
+        checked: list[VerifyOutput] = await _map(verify_shard, [
+            dict(run=run, items=b, budget=ver_budgets[i], corpus=corpus) for i, b in enumerate(batches)], distributed)
+        for out in checked:
+            ledger.charge(out)
+            for it in out.items:
+                items[it.id] = it
+                if it.passed:
+                    pool_ids.append(it.id)
+        ctx = local_context(run, corpus)
+        tokens = [stage.cache_token(ctx) for stage in set_stages(spec)]
+        pool = _strip_set_verdicts([items[i] for i in pool_ids], dedup_names)
+        [filtered] = await _map(filter_pool, [dict(run=run, pool=pool, stage_tokens=tokens, corpus=corpus)],
+                                distributed)
+        ledger.charge(filtered)
+        items.update((it.id, it) for it in filtered.items)
+        kept_count = sum(1 for it in filtered.items if it.passed)
     if kept_count >= spec.target_items:
         stop_reason = "target_reached"
 
     published, surplus, selection_report = select_items(
-        [items[i] for i in pool_ids], spec.target_items, spec.selection, runtime.context())
+        [items[i] for i in pool_ids], spec.target_items, spec.selection, local_context(run, corpus))
     items.update((it.id, it) for it in published + surplus)
     final = list(items.values())
     funnel = build_funnel(spec, attempted, final, failures, stop_reason)
     reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report}
-    return RunOutcome(
+    outcome = RunOutcome(
         suite=spec.suite, stop_reason=stop_reason, published=published,
         rejected=[it for it in final if not it.passed], failures=failures, rounds=rounds,
-        llm_calls=runtime.calls_made(), funnel=funnel, reports=reports,
-    )
+        llm_calls=ledger.logical, min_llm_calls=len(published) * calls_per_candidate(spec), funnel=funnel,
+        reports=reports)
+    return outcome, ledger

@@ -8,35 +8,13 @@ still come from their cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
-from benchsmith.documents import Chunk, Document, SkippedDocument
+from benchsmith import progress
+from benchsmith.documents import Corpus
 from benchsmith.errors import BenchsmithError
-from benchsmith.records import Item
 from benchsmith.spec import SuiteSpec
-from benchsmith.stages import GenerationFailure
-from flows import runtime
-
-
-class Corpus(BaseModel):
-    """The ingested documents of a run, their chunks and the files that gave nothing."""
-
-    documents: list[Document] = Field(default_factory=list)
-    chunks: list[Chunk] = Field(default_factory=list)
-    skipped: list[SkippedDocument] = Field(default_factory=list)
-
-    def coverage(self, published: list[Item], all_items: list[Item],
-                 failures: Sequence[GenerationFailure] = ()) -> dict[str, Any]:
-        """The coverage report for the manifest and the dataset card."""
-        from benchsmith.coverage import coverage_report
-
-        return coverage_report(self.documents, self.skipped, self.chunks, published, all_items,
-                               failures=failures)
 
 
 @task(name="ingest", cache_policy=NO_CACHE, persist_result=False)
@@ -45,7 +23,7 @@ def ingest_task(spec: SuiteSpec) -> Corpus:
     from benchsmith.ingest import chunk_documents, ingest_folder
 
     assert spec.documents is not None
-    sink = runtime.sink()
+    sink = progress.sink()
     result = ingest_folder(spec.documents, spec.documents_path, progress=sink)
     for skipped in result.skipped:
         sink.message(f"skipped {skipped.path}: {skipped.reason}{' — ' + skipped.detail if skipped.detail else ''}")

@@ -1,30 +1,41 @@
-"""One whole run of a suite: seeds → build flow → publish → workspace store.
+"""One whole run of a suite: sources → build → publish → workspace store.
 
 `run_suite` is what `benchsmith run` calls, and what a library user or a Prefect
-deployment calls. The Prefect flow `suite_run` wraps the build flow and the publish task,
-so a run shows up in Prefect as one flow run with its tasks.
+deployment calls. The Prefect flow `suite_run` takes only a small `RunConfig` (the spec
+and where things are): seeds and documents are read inside the flow, never sent through
+Prefect's API. Its task runner is in-process by default, or a Dask cluster
+(`execution.task_runner: dask`, or `benchsmith run --task-runner dask`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchsmith.coverage import coverage_report
+from benchsmith.documents import Chunk, Corpus
+from benchsmith.llm.endpoints import ROLES, resolve_endpoint
 from benchsmith.publish import PublishResult, publish_version
+from benchsmith.records import Seed
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
-from benchsmith.spec import SuiteSpec
+from benchsmith.spec import SuiteSpec, TaskRunnerName
 from benchsmith.store import Store
-from flows import prefect_api, runtime
-from flows.prefect_api import LocalPrefectAPI
-from flows.build_suite import RunOutcome, build_suite
-from flows.ingest import ingest_task
+from benchsmith.flows import prefect_api
+from benchsmith.flows.build_suite import RunOutcome, build_suite
+from benchsmith.flows.ingest import ingest_task
+from benchsmith.flows.prefect_api import LocalPrefectAPI
+from benchsmith.flows.run_context import RunConfig
 
 
 class RunReport(BaseModel):
@@ -40,6 +51,18 @@ class RunReport(BaseModel):
     skipped_seeds: list[SkippedSeed] = Field(default_factory=list)
     seed_count: int = 0
     elapsed_s: float = 0.0
+    task_runner: str = "in_process"
+
+
+class SuiteRunResult(BaseModel):
+    """What the `suite-run` flow returns."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    outcome: RunOutcome
+    publish: PublishResult | None = None
+    usage: dict[str, Any] = Field(default_factory=dict)
+    models: dict[str, str] = Field(default_factory=dict)
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
@@ -51,62 +74,122 @@ def publish_task(spec: SuiteSpec, outcome: RunOutcome, models: dict[str, str], u
                            new_version=new_version, output_dir=output_dir, reports=outcome.reports)
 
 
-@flow(name="suite-run", log_prints=False, validate_parameters=False)
-async def suite_run(spec: SuiteSpec, seeds: SeedLoadResult | None, new_version: bool = False,
-                    output_dir: Path | None = None) -> tuple[RunOutcome, PublishResult | None, dict, dict]:
-    """Build the suite and publish it (when anything survived)."""
-    rt = runtime.current()
+def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | list[Chunk], Corpus | None]:
+    spec = run.spec
     if spec.documents is not None:
         corpus = ingest_task(spec)
-        rt.context.extras.update(documents={d.id: d for d in corpus.documents},
-                                 chunks={c.id: c for c in corpus.chunks})
-        outcome = await build_suite(spec, corpus.chunks)
-        outcome.reports["coverage"] = corpus.coverage(outcome.published, outcome.published + outcome.rejected,
-                                                      outcome.failures)
-    else:
-        outcome = await build_suite(spec, seeds.seeds)
-    usage, models = rt.usage.snapshot(), rt.models()
+        return corpus.chunks, corpus
+    return load_seeds(spec, skip_bad=skip_bad_seeds).seeds, None
+
+
+@flow(name="suite-run", log_prints=False, validate_parameters=False)
+async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: bool = False,
+                    distributed: bool = False) -> SuiteRunResult:
+    """Build the suite and publish it (when anything survived)."""
+    sources, corpus = _load_sources(run, skip_bad_seeds)
+    outcome, ledger = await build_suite(run, sources, corpus, distributed=distributed)
+    if corpus is not None:
+        outcome.reports["coverage"] = coverage_report(
+            corpus.documents, corpus.skipped, corpus.chunks, outcome.published,
+            outcome.published + outcome.rejected, failures=outcome.failures)
+    usage, models = ledger.usage.snapshot(), run.models()
     published = None
     if outcome.published:
-        published = publish_task(spec, outcome, models, usage, new_version, output_dir)
-    return outcome, published, usage, models
+        published = publish_task(run.spec, outcome, models, usage, new_version, run.output_dir)
+    return SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models)
+
+
+def _dask_runner(spec: SuiteSpec, address: str | None) -> Any:
+    """Prefect's DaskTaskRunner on the given scheduler, or on a LocalCluster of worker processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": spec.execution.dask_workers, "processes": True,
+                                          "threads_per_worker": 1, "dashboard_address": None})
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block: Dask worker processes read Prefect's settings from it."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _embedded_needed(spec: SuiteSpec) -> bool:
+    return any(resolve_endpoint(r, getattr(spec.llm, r)).embedded for r in ROLES)
 
 
 def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_version: bool = False,
-              skip_bad_seeds: bool = False, output_dir: Path | None = None) -> RunReport:
+              skip_bad_seeds: bool = False, output_dir: Path | None = None,
+              task_runner: TaskRunnerName | None = None, dask_address: str | None = None) -> RunReport:
     """Run a suite end to end and record it in the workspace database.
 
-    Raises the errors of its parts (SeedError, EndpointError, PublishError, ...) after
-    recording the run as failed; a Ctrl-C records it as interrupted and stops the
-    embedded server before it propagates.
+    `task_runner`/`dask_address` override the spec's `execution` section. Raises the
+    errors of its parts (SeedError, EndpointError, PublishError, ...) after recording the
+    run as failed; a Ctrl-C records it as interrupted and stops the embedded server
+    before it propagates.
     """
+    from benchsmith.llm.embedded import shared_server, stop_shared_server
+
     started = time.monotonic()
+    runner_name: TaskRunnerName = task_runner or ("dask" if dask_address else spec.execution.task_runner)
+    address = dask_address or spec.execution.dask_address
+    distributed = runner_name == "dask"
     # The local Prefect API takes seconds to come up: start it first, wait for it last.
     api = LocalPrefectAPI().start() if prefect_api.needed() else None
     try:
-        seeds = load_seeds(spec, skip_bad=skip_bad_seeds) if spec.seeds is not None else None
+        # Seeds are checked here, before anything starts, so a bad file fails fast; the flow reads them again.
+        seeds: SeedLoadResult | None = load_seeds(spec, skip_bad=skip_bad_seeds) if spec.seeds is not None else None
         workspace.mkdir(parents=True, exist_ok=True)
+        workspace = workspace.resolve()
+        out_root = (output_dir or spec.publish.output_dir).resolve()
+        run = RunConfig(spec=spec, workspace=workspace, output_dir=out_root, run_token=uuid.uuid4().hex,
+                        processes=spec.execution.dask_workers if distributed and not address else 1)
         with Store.open(workspace) as store:
             run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
             try:
-                # Task results live in the workspace, beside the LLM cache they complement.
-                with prefect_api.prefect_api(api), runtime.open_runtime(spec, workspace, output_dir), \
-                        temporary_settings({PREFECT_LOCAL_STORAGE_PATH: (workspace / "task-results").resolve()}):
-                    outcome, published, usage, models = asyncio.run(
-                        suite_run(spec, seeds, new_version=new_version, output_dir=output_dir))
+                storage = str(workspace / "task-results")
+                with prefect_api.prefect_api(api) as api_url, \
+                        temporary_settings({PREFECT_LOCAL_STORAGE_PATH: Path(storage)}):
+                    flow_fn = suite_run
+                    env: dict[str, str] = {}
+                    if distributed:
+                        if _embedded_needed(spec):
+                            # Workers talk to one server started here (a worker's own would die with its thread).
+                            run.embedded_url = shared_server().base_url
+                        flow_fn = suite_run.with_options(task_runner=_dask_runner(spec, address))
+                        env = {"PREFECT_LOCAL_STORAGE_PATH": storage, "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true"}
+                        api_now = api_url or PREFECT_API_URL.value()
+                        if api_now:
+                            env["PREFECT_API_URL"] = str(api_now)
+                    with _environment(env):
+                        result = asyncio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
+                                                     distributed=distributed))
             except KeyboardInterrupt:
                 store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
                 raise
             except BaseException as err:
                 store.finish_run(run_id, "failed", error=f"{type(err).__name__}: {err}")
                 raise
+            outcome, published = result.outcome, result.publish
             store.save_items(run_id, outcome.published + outcome.rejected)
             store.finish_run(run_id, "succeeded", stop_reason=outcome.stop_reason,
                              version=published.version if published else None, funnel=outcome.funnel,
-                             usage=usage)
+                             usage=result.usage)
     finally:
+        stop_shared_server()
         if api is not None:
             api.stop()
-    return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=usage, models=models,
+    return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=result.usage, models=result.models,
                      skipped_seeds=seeds.skipped if seeds else [], seed_count=len(seeds.seeds) if seeds else 0,
-                     elapsed_s=time.monotonic() - started)
+                     elapsed_s=time.monotonic() - started, task_runner=runner_name)

@@ -6,6 +6,6 @@ generator listed here. A new generator module must be added to the import below.
 Helpers (`evolve_prompts`, `document_prompts`) are imported by the stages that use them.
 """
 
-from generators import document_qa, evolve
+from benchsmith.generators import document_qa, evolve
 
 __all__ = ["document_qa", "evolve"]

@@ -32,7 +32,7 @@ from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.records import Citation, Item, Lineage, content_hash
 from benchsmith.stages import GenerationFailure, GenerationResult, Generator, StageConfig, StageContext, generators
-from generators.document_prompts import (
+from benchsmith.generators.document_prompts import (
     ITEM_KINDS,
     QUESTION_TYPES,
     Difficulty,
@@ -42,15 +42,15 @@ from generators.document_prompts import (
     output_schema,
     passage_tag,
 )
-from generators.evolve_prompts import clean_text, is_placeholder
-from verifiers.grounding import GroundingConfig, QuoteMatch, content_words, locate_quote, support_score
+from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, QuoteMatch, content_words, locate_quote, support_score
+from benchsmith.text import clean_text, is_placeholder
 
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
 
 LETTERS = "ABCDEFGH"
 # Evidence is added until the grounding verifier's default answer-support test would pass.
-ANSWER_SUPPORT_THRESHOLD: float = GroundingConfig.model_fields["answer_support_threshold"].default
+ANSWER_SUPPORT_THRESHOLD: float = DEFAULT_SUPPORT_THRESHOLD
 
 
 def _weights(value: Any, known: Sequence[str], what: str) -> dict[str, float]:
@@ -84,7 +84,7 @@ class DocumentQAConfig(StageConfig):
     """Difficulty asked for in the prompt: easy, medium or hard."""
     per_document_quota: int = Field(default=20, ge=1)
     """Most items per document in one run (counted for every document an item draws on). Earlier rounds'
-    items count when the flow passes `ctx.extras['document_item_counts']`."""
+    items count when the flow passes `ctx.document_item_counts`."""
     n_choices: int = Field(default=4, ge=3, le=len(LETTERS))
     """Options per multiple-choice item (the correct one and n_choices - 1 distractors)."""
     max_hops: int = Field(default=3, ge=2, le=4)
@@ -295,15 +295,15 @@ class DocumentQA(Generator):
         """The requests `generate` would send, without sending them."""
         return plan_requests(chunks, n, round_index, random_seed, self.config, used)
 
-    async def generate(self, seeds: Sequence[Any], n: int, round_index: int, ctx: StageContext) -> GenerationResult:
+    async def generate(self, seeds: Sequence[Any], n: int, round_index: int, ctx: StageContext,
+                       shard: tuple[int, int] = (0, 1)) -> GenerationResult:
         """Make up to `n` items from the chunks in `seeds`; failed calls become `GenerationFailure`s."""
         chunks = list(seeds)
         bad = next((c for c in chunks if not isinstance(c, Chunk)), None)
         if bad is not None:
             raise TypeError(f"document_qa generates from document chunks, got a {type(bad).__name__}; "
                             "use it in a suite with `documents:` instead of `seeds:`")
-        used = ctx.extras.get("document_item_counts")
-        plan = self.plan(chunks, n, round_index, ctx.seed, used if isinstance(used, Mapping) else None)
+        plan = self.shard_of(self.plan(chunks, n, round_index, ctx.random_seed, ctx.document_item_counts), shard)
         if not plan:
             return GenerationResult()
         client = ctx.client("generator")
@@ -401,7 +401,7 @@ class DocumentQA(Generator):
             "temperature": cfg.temperature if cfg.temperature is not None else getattr(client, "temperature", None),
             "max_tokens": cfg.max_tokens if cfg.max_tokens is not None else getattr(client, "max_tokens", None),
             "round": round_index, "request": req.index, "kind": req.kind, "difficulty": cfg.difficulty,
-            "random_seed": ctx.seed, "cache_salt": req.cache_salt,
+            "random_seed": ctx.random_seed, "cache_salt": req.cache_salt,
         }
         if req.kind == "mcq":
             params["n_choices"] = cfg.n_choices

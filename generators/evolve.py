@@ -34,14 +34,13 @@ from benchsmith.stages import (
     StageContext,
     generators,
 )
-from generators.evolve_prompts import (
+from benchsmith.text import clean_text, is_placeholder
+from benchsmith.generators.evolve_prompts import (
     ALL_OPERATORS,
     IN_BREADTH_OPERATORS,
     build_messages,
     clean_code_answer,
-    clean_text,
     copies_example,
-    is_placeholder,
     normalise,
     output_schema,
 )
@@ -174,13 +173,17 @@ class Evolve(Generator):
     Config = EvolveConfig
     config: EvolveConfig
 
+    def calls_per_item(self) -> int:
+        return self.config.depth
+
     def plan(self, seeds: Sequence[Seed], n: int, round_index: int, random_seed: int = 0) -> list[PlannedChain]:
         """The requests `generate` would send, without sending them."""
         return plan_chains(seeds, n, round_index, random_seed, self.config)
 
-    async def generate(self, seeds: Sequence[Seed], n: int, round_index: int, ctx: StageContext) -> GenerationResult:
+    async def generate(self, seeds: Sequence[Seed], n: int, round_index: int, ctx: StageContext,
+                       shard: tuple[int, int] = (0, 1)) -> GenerationResult:
         """Make up to `n` items. Failed calls become `GenerationFailure`s; a spent budget ends early."""
-        chains = self.plan(seeds, n, round_index, ctx.seed)
+        chains = self.shard_of(self.plan(seeds, n, round_index, ctx.random_seed), shard)
         if not chains:
             return GenerationResult()
         client = ctx.client("generator")
@@ -246,7 +249,7 @@ class Evolve(Generator):
             "temperature": cfg.temperature if cfg.temperature is not None else getattr(client, "temperature", None),
             "max_tokens": cfg.max_tokens if cfg.max_tokens is not None else getattr(client, "max_tokens", None),
             "round": round_index, "chain": chain_index, "step": step_no, "depth": cfg.depth,
-            "random_seed": ctx.seed, "cache_salt": step.cache_salt,
+            "random_seed": ctx.random_seed, "cache_salt": step.cache_salt,
         }
         metadata: dict[str, Any] = {"domain": seed.domain, "operator": step.operator, "evolution_step": step_no}
         if cfg.difficulty:

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any, Literal
 
+from benchsmith.text import clean_text
+
 EvolveKind = Literal["open_qa", "code"]
 
 IN_DEPTH_OPERATORS: tuple[str, ...] = (
@@ -117,42 +119,6 @@ def copies_example(text: str, kind: EvolveKind) -> bool:
     """True when `text` is the format example's question, or contains it verbatim."""
     example = EXAMPLES[kind]["question"]
     return normalise(text) == normalise(example) or example.lower() in text.lower()
-
-
-_PLACEHOLDER = re.compile(r"\s*<[^<>\n]{1,80}>\s*")
-
-
-def is_placeholder(text: str) -> bool:
-    """True for a bare '<...>' placeholder such as '<its correct answer>' or '<python solution>'."""
-    return _PLACEHOLDER.fullmatch(text) is not None
-
-
-# Leftovers that Evol-Instruct-style prompts make models echo before the real text:
-# '#Rewritten Prompt#:', '**New question:**', 'Question:', 'Answer -' and the like.
-_LABEL = re.compile(
-    r"""^\s*(?:[#*_\s]*)
-        (?:the\s+)?(?:rewritten|new|created|given|evolved|harder|final|reference|correct)?\s*
-        (?:prompt|question|task|instruction|problem|answer|solution)\s*
-        (?:[#*_\s]*)[:\-–]\s*(?:[#*_]*)\s*""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_BARE_MARKUP = re.compile(r"^\s*#+[^#\n]{0,40}#+\s*:?\s*")  # '#Rewritten Prompt#' with no colon
-_QUOTES = ('"', "'", "“", "”", "`")
-
-
-def clean_text(text: str) -> str:
-    """Strip echoed labels, markdown bold and wrapping quotes from a model's text field."""
-    out = text.strip()
-    for _ in range(3):  # labels can stack: '#Rewritten Prompt#: Question: ...'
-        before = out
-        out = _LABEL.sub("", out, count=1)
-        out = _BARE_MARKUP.sub("", out, count=1)
-        out = out.strip()
-        if out == before:
-            break
-    if len(out) >= 2 and out[0] in _QUOTES and out[-1] in _QUOTES and "\n" not in out:
-        out = out[1:-1].strip()
-    return out
 
 
 def clean_code_answer(text: str) -> str:

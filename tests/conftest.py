@@ -51,7 +51,7 @@ def llm_ctx(fake_llm: FakeOpenAIServer, tmp_path: Path) -> StageContext:
     """A StageContext whose `.client(role)` is a real LLMClient pointed at `fake_llm`.
 
     Small timeouts and backoff keep fault tests fast; the cache lives in tmp_path; the
-    clients share one UsageMeter, available as `ctx.extras["usage"]`.
+    clients share one UsageMeter, the `llm_usage` fixture.
     """
     usage = UsageMeter()
     clients: dict[str, LLMClient] = {}
@@ -65,7 +65,7 @@ def llm_ctx(fake_llm: FakeOpenAIServer, tmp_path: Path) -> StageContext:
                 usage=usage, **params)
         return clients[role]
 
-    return StageContext(llm=client, workspace=tmp_path / ".benchsmith", seed=0, extras={"usage": usage})
+    return StageContext(llm=client, workspace=tmp_path / ".benchsmith", random_seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def prefect_local_api() -> Iterator[str]:
     Processes started by tests (the CLI) inherit nothing from here and start their own,
     as a user's run does.
     """
-    from flows.prefect_api import LocalPrefectAPI, prefect_api
+    from benchsmith.flows.prefect_api import LocalPrefectAPI, prefect_api
 
     with prefect_api(LocalPrefectAPI().start()) as url:
         assert url is not None, "PREFECT_API_URL is set: the tests would use that server"

@@ -18,9 +18,9 @@ from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.references import ReferenceCorpusError, ReferenceSource, load_reference
 from benchsmith.stages import StageContext, verifiers
-from verifiers import ngrams
-from verifiers.contamination import Contamination
-from verifiers.ngrams import NgramIndex, TokenHasher, load_or_build, ngram_overlap, token_hashes, tokenize
+from benchsmith.index import ngrams
+from benchsmith.verifiers.contamination import Contamination
+from benchsmith.index.ngrams import NgramIndex, TokenHasher, load_or_build, ngram_overlap, token_hashes, tokenize
 
 LIN = Lineage(generator="test")
 
@@ -368,8 +368,8 @@ verifiers:
     assert [r.label for r in stage.config.references] == ["humaneval", "v1"]
     (tmp_path / "refs").mkdir()
     write_jsonl(tmp_path / "refs" / "old_release.jsonl", [{"uid": "u1", "question": "Q?", "answer": "A."}])
-    # Relative reference paths resolve against the spec's folder, which the flow passes as extras["spec_dir"].
-    fps = stage.reference_fingerprints(StageContext(extras={"spec_dir": tmp_path}))
+    # Relative reference paths resolve against the spec's folder, which the flow passes as ctx.spec_dir.
+    fps = stage.reference_fingerprints(StageContext(spec_dir=tmp_path))
     assert fps[0] == load_reference(ReferenceSource(builtin="humaneval")).fingerprint and len(fps) == 2
     bad = yaml.safe_load(snippet.replace("ngram_n: 13", "ngram_n: 0"))
     with pytest.raises(SpecError, match=r"verifiers\[0\]\.params\.ngram_n"):

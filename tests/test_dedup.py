@@ -10,9 +10,9 @@ import pytest
 from benchsmith.embeddings import Embedder
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.stages import StageContext, verifiers
-from verifiers.dedup import ExactDedup, SemanticDedup
-from verifiers.groups import UnionFind, choose_keepers, groups_from_pairs
-from verifiers.neighbours import VectorIndex, similar_pairs
+from benchsmith.verifiers.dedup import ExactDedup, SemanticDedup
+from benchsmith.index.groups import UnionFind, choose_keepers, groups_from_pairs
+from benchsmith.index.neighbours import VectorIndex, similar_pairs
 
 LIN = Lineage(generator="test")
 
@@ -20,7 +20,7 @@ LIN = Lineage(generator="test")
 def make(prompt: str, score: float | None = None, answer: str = "an answer", **kw) -> Item:
     item = Item.create(prompt=prompt, reference_answer=answer, lineage=LIN, **kw)
     if score is not None:
-        item = item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score))
+        item = item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score, ranks_quality=True))
     return item
 
 

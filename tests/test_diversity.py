@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchsmith.records import Item, Lineage, Verdict
-from verifiers.diversity import cluster_labels, render_diversity_markdown, select_diverse
+from benchsmith.diversity import cluster_labels, render_diversity_markdown, select_diverse
 
 LIN = Lineage(generator="test")
 TOPICS = [
@@ -32,7 +32,7 @@ def planted(seed: int = 0, spread: float = 0.35):
             prompt = f"Question {t}.{i}: what about the {words[i % 4]} and the {words[(i + 1) % 4]}?"
             item = Item.create(prompt=prompt, reference_answer="a", lineage=LIN)
             score = float(rng.integers(1, 6))
-            items.append(item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score)))
+            items.append(item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score, ranks_quality=True)))
             topic_of.append(t)
     return items, np.array(vectors, np.float32), topic_of
 

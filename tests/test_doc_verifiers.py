@@ -9,10 +9,11 @@ import pytest
 from docqa_factory import chunk_paragraphs, make_document
 
 from benchsmith.records import Citation, Item, Lineage
+from benchsmith.documents import Corpus
 from benchsmith.stages import StageContext, verifiers
-from verifiers.answerability import Answerability, Specificity, closed_book_agreement
-from verifiers.mcq import McqSanity
-from verifiers.self_contained import SelfContained
+from benchsmith.verifiers.answerability import Answerability, Specificity, closed_book_agreement
+from benchsmith.verifiers.mcq import McqSanity
+from benchsmith.verifiers.self_contained import SelfContained
 
 DOC = make_document("products/zephyr.md", [
     "The Zephyr X2 air purifier has a HEPA-13 filter that must be replaced every 9 months.",
@@ -29,7 +30,7 @@ def _item(prompt: str, answer: str, *, kind: str = "open_qa", choices: list[str]
 
 
 def _with_chunks(ctx: StageContext) -> StageContext:
-    ctx.extras["chunks"] = {c.id: c for c in CHUNKS}
+    ctx.corpus = Corpus.of(CHUNKS)
     return ctx
 
 

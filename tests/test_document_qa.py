@@ -12,12 +12,12 @@ import pytest
 from docqa_factory import chunk_paragraphs, filler, make_document
 from pydantic import ValidationError
 
-from benchsmith.documents import Chunk, Document
+from benchsmith.documents import Chunk, Corpus, Document
 from benchsmith.records import Seed
 from benchsmith.stages import StageContext, generators
-from generators.document_prompts import build_messages, output_schema, passage_tag
-from generators.document_qa import DocumentQA, DocumentQAConfig, build_citations, fact_candidates, plan_requests
-from verifiers.grounding import Grounding
+from benchsmith.generators.document_prompts import build_messages, output_schema, passage_tag
+from benchsmith.generators.document_qa import DocumentQA, DocumentQAConfig, build_citations, fact_candidates, plan_requests
+from benchsmith.verifiers.grounding import Grounding
 
 LONG = make_document("manual/operations.md", [filler("manual", i) for i in range(40)])
 MID = make_document("policy.md", [filler("policy", i) for i in range(6)], headings=[f"Policy {i}" for i in range(6)])
@@ -29,8 +29,7 @@ MEMO_CHUNK = chunk_paragraphs(MEMO)[0]
 
 
 def _docs_ctx(ctx: StageContext, docs: list[Document], chunks: list[Chunk]) -> StageContext:
-    ctx.extras["chunks"] = {c.id: c for c in chunks}
-    ctx.extras["documents"] = {d.id: d for d in docs}
+    ctx.corpus = Corpus.of(chunks, docs)
     return ctx
 
 

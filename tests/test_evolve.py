@@ -17,8 +17,9 @@ from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Seed, content_hash
 from benchsmith.spec import load_spec, parse_spec
 from benchsmith.stages import GenerationResult, StageContext, generators
-from generators.evolve import Evolve, EvolveConfig, plan_chains
-from generators.evolve_prompts import ALL_OPERATORS, EXAMPLES, build_messages, clean_code_answer, clean_text
+from benchsmith.generators.evolve import Evolve, EvolveConfig, plan_chains
+from benchsmith.generators.evolve_prompts import ALL_OPERATORS, EXAMPLES, build_messages, clean_code_answer
+from benchsmith.text import clean_text
 
 SEEDS = [
     Seed(id=f"s{i}", prompt=f"Seed question number {i}: how many apples are left after step {i}?",
@@ -242,7 +243,7 @@ def test_rerun_hits_cache_and_new_round_does_not(fake_llm, llm_ctx: StageContext
 def _ctx_with_client(base_url: str, tmp_path: Path, **client_args: object) -> StageContext:
     client = LLMClient(base_url=base_url, model="fake-model", concurrency=1, max_retries=1, timeout_s=3.0,
                        backoff_base_s=0.01, backoff_max_s=0.05, cache_dir=tmp_path / "cache", **client_args)
-    return StageContext(llm=lambda role: client, workspace=tmp_path, seed=0)
+    return StageContext(llm=lambda role: client, workspace=tmp_path, random_seed=0)
 
 
 def test_budget_exhausted_returns_what_was_made(fake_llm, tmp_path: Path) -> None:

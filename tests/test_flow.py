@@ -14,7 +14,7 @@ from benchsmith.errors import EndpointError
 from benchsmith.process import free_port
 from benchsmith.publish import verify_version
 from benchsmith.store import Store
-from flows.run_suite import run_suite
+from benchsmith.flows.run_suite import run_suite
 from suite_factory import SEEDS, make_spec
 
 pytestmark = pytest.mark.usefixtures("prefect_local_api")
@@ -149,18 +149,19 @@ def test_set_stages_run_in_the_flow_and_novelty_names_the_earlier_version(tmp_pa
     stages = [{"name": "rules"}, {"name": "llm_judge", "params": {"threshold": 3.0}},
               {"name": "dedup_minhash"}, {"name": "novelty"},
               {"name": "contamination", "params": {"references": ["humaneval"]}}]
-    spec = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse"})
+    spec = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse", "overgenerate": 1.5})
     first = run_suite(spec, workspace=tmp_path / "ws")
     assert first.publish is not None and first.publish.status == "published"
     names = [s.stage for s in first.outcome.funnel.stages]
-    assert names == ["generate", "rules", "llm_judge", "dedup_exact", "dedup_semantic", "dedup_minhash",
-                     "novelty", "contamination", "select"]
+    # Set stages run in one canonical order (cheap and exact first), as in `benchsmith dedup`.
+    assert names == ["generate", "rules", "llm_judge", "dedup_exact", "dedup_minhash", "dedup_semantic",
+                     "contamination", "novelty", "select"]
     manifest = json.loads((first.publish.path / "manifest.json").read_text())
     assert manifest["reports"]["diversity"]["clusters"], "diverse selection reports its clusters"
     assert "## Diversity" in (first.publish.path / "README.md").read_text()
 
     # Same generations under a changed spec: every item is already in the published version.
-    again = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse"},
+    again = make_spec(tmp_path, fake_llm, verifiers=stages, selection={"strategy": "diverse", "overgenerate": 1.5},
                       dedup={"threshold": 0.83})
     second = run_suite(again, workspace=tmp_path / "ws")
     novelty = next(s for s in second.outcome.funnel.stages if s.stage == "novelty")

@@ -12,7 +12,7 @@ import yaml
 
 from benchsmith.ingest import ingest_folder
 from benchsmith.spec import load_spec
-from flows.run_suite import run_suite
+from benchsmith.flows.run_suite import run_suite
 
 pytestmark = pytest.mark.usefixtures("prefect_local_api")
 

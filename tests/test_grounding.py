@@ -11,8 +11,10 @@ from docqa_factory import chunk_paragraphs, make_document
 from pydantic import ValidationError
 
 from benchsmith.records import Citation, Item, Lineage
+from benchsmith.documents import Corpus
 from benchsmith.stages import StageContext, verifiers
-from verifiers.grounding import Grounding, GroundingConfig, locate_quote, support_score
+from benchsmith.quotes import locate_quote, support_score
+from benchsmith.verifiers.grounding import Grounding, GroundingConfig
 
 DOC = make_document("handbook/leave.md", [
     "Employees of Northwind Traders receive 27 days of paid annual leave per calendar year.",
@@ -24,10 +26,7 @@ BY_ID = {c.id: c for c in CHUNKS}
 
 
 def _ctx(with_documents: bool = True) -> StageContext:
-    extras = {"chunks": BY_ID}
-    if with_documents:
-        extras["documents"] = {DOC.id: DOC}
-    return StageContext(extras=extras)
+    return StageContext(corpus=Corpus.of(CHUNKS, [DOC] if with_documents else []))
 
 
 def _cite(chunk_index: int, quote: str, *, offsets: bool = True) -> Citation:

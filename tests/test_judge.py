@@ -12,7 +12,7 @@ from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Item, Lineage
 from benchsmith.stages import StageContext, verifiers
-from verifiers.judge import CRITERIA, JudgeConfig, LLMJudge, decide, judge_messages, judge_schema
+from benchsmith.verifiers.judge import CRITERIA, JudgeConfig, LLMJudge, decide, judge_messages, judge_schema
 
 LIN = Lineage(generator="test")
 

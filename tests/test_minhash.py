@@ -11,16 +11,9 @@ from pydantic import ValidationError
 
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.stages import StageContext, verifiers
-from verifiers.minhash import (
-    MinHashDedup,
-    estimated_jaccard,
-    lean_minhashes,
-    lexical_pairs,
-    shingle_texts,
-    signatures,
-    tokenize,
-)
-from verifiers.textnorm import normalize_text
+from benchsmith.index.minhash import estimated_jaccard, lean_minhashes, lexical_pairs, shingle_texts, signatures, tokenize
+from benchsmith.verifiers.minhash import MinHashDedup
+from benchsmith.text import normalize_text
 
 LIN = Lineage(generator="test")
 
@@ -28,7 +21,7 @@ LIN = Lineage(generator="test")
 def make(prompt: str, score: float | None = None, **kw) -> Item:
     item = Item.create(prompt=prompt, reference_answer=kw.pop("answer", "an answer"), lineage=LIN, **kw)
     if score is not None:
-        item = item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score))
+        item = item.with_verdict(Verdict(stage="llm_judge", passed=True, score=score, ranks_quality=True))
     return item
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 import json
 import shutil
 from collections.abc import Sequence
@@ -20,8 +21,8 @@ from benchsmith.publish import publish_version
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.spec import PublishSpec, SeedSource, StageSpec, SuiteSpec
 from benchsmith.stages import StageContext, verifiers
-from verifiers import novelty
-from verifiers.novelty import Novelty
+from benchsmith.verifiers import novelty
+from benchsmith.verifiers.novelty import Novelty
 
 LIN = Lineage(generator="test")
 V1 = ["What is the capital city of France?",
@@ -56,7 +57,7 @@ def embedder() -> Embedder:
 
 def make(prompt: str, answer: str = "an answer") -> Item:
     return Item.create(prompt=prompt, reference_answer=answer, lineage=LIN).with_verdict(
-        Verdict(stage="llm_judge", passed=True, score=4.0))
+        Verdict(stage="llm_judge", passed=True, score=4.0, ranks_quality=True))
 
 
 def publish(out: Path, prompts: list[str]) -> str:
@@ -67,10 +68,10 @@ def publish(out: Path, prompts: list[str]) -> str:
     return result.version
 
 
-def context(tmp_path: Path, embedder: Embedder, **extras) -> tuple[StageContext, CountingEmbedder]:
+def context(tmp_path: Path, embedder: Embedder, **fields: Any) -> tuple[StageContext, CountingEmbedder]:
     counting = CountingEmbedder(embedder)
-    extras = {"suite": "demo", "output_dir": tmp_path / "outputs", **extras}
-    return StageContext(embedder_factory=lambda: counting, workspace=tmp_path / ".bs", extras=extras), counting
+    fields = {"suite": "demo", "output_dir": tmp_path / "outputs", **fields}
+    return StageContext(embedder_factory=lambda: counting, workspace=tmp_path / ".bs", **fields), counting
 
 
 def run(stage: Novelty, items: list[Item], ctx: StageContext) -> list[Verdict]:

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from benchsmith.records import Item, Lineage
 from benchsmith.stages import StageContext, verifiers
-from verifiers.rules import RuleChecks, RulesConfig, check_item, mcq_answer_index
-from verifiers.textnorm import contains_phrase, normalize_text
+from benchsmith.text import mcq_answer_index
+from benchsmith.verifiers.rules import RuleChecks, RulesConfig, check_item
+from benchsmith.text import contains_phrase, normalize_text
 
 LIN = Lineage(generator="test")
 

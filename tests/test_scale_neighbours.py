@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from benchsmith.records import Item, Lineage
-from verifiers.dedup import SemanticDedup
-from verifiers.neighbours import VectorIndex, similar_pair_arrays, similar_pairs, train_centroids
+from benchsmith.verifiers.dedup import SemanticDedup
+from benchsmith.index.neighbours import VectorIndex, similar_pair_arrays, similar_pairs, train_centroids
 
 DIM = 384
 

@@ -14,9 +14,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -24,10 +23,9 @@ from pydantic import Field
 from benchsmith.documents import Chunk
 from benchsmith.errors import LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.grounding import claim_text, content_words
-from verifiers.rules import mcq_answer_index
-from verifiers.textnorm import normalize_text
+from benchsmith.stages import LLMVerifier, StageConfig, StageContext, verifiers
+from benchsmith.quotes import claim_text, content_words
+from benchsmith.text import mcq_answer_index, normalize_text
 
 _LETTERS = "ABCDEFGH"
 _PLACEHOLDER = re.compile(r"\s*<[^<>\n]{1,80}>\s*")
@@ -142,61 +140,38 @@ class AnswerabilityConfig(StageConfig):
     max_tokens: int | None = Field(default=None, ge=16, description="Override the judge endpoint's max_tokens.")
 
 
-async def _judge_all(items: Sequence[Item], one: Callable[[Item], Awaitable[Verdict]]) -> list[Verdict]:
-    tasks = [asyncio.create_task(one(item)) for item in items]
-    try:
-        return list(await asyncio.gather(*tasks))  # the client bounds concurrency
-    except BaseException:
-        # BudgetExhausted / EndpointError end the stage: stop the siblings, re-raise.
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
 @verifiers.register("answerability")
-class Answerability(Verifier):
+class Answerability(LLMVerifier):
     """Drops items that the judge cannot answer, or answers differently, from the cited chunks alone."""
 
     Config: ClassVar[type[StageConfig]] = AnswerabilityConfig
-    scope: ClassVar[Literal["item", "set"]] = "item"
-    uses_llm: ClassVar[bool] = True
+    schema_name: ClassVar[str] = "answerability"
     config: AnswerabilityConfig
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        client = ctx.client("judge")
-        chunks = ctx.extras.get("chunks")
-        schema = answerability_schema()
+    def schema(self) -> dict[str, Any]:
+        return answerability_schema()
 
-        async def one(item: Item) -> Verdict:
-            if not item.citations:
-                ctx.progress(self.name, 1)
-                return self.keep(False, reason="no_citations")
-            messages = answerability_messages(item, cited_context(item, chunks))
-            try:
-                out = await client.complete_json(messages, schema, schema_name="answerability",
-                                                 max_tokens=self.config.max_tokens)
-            except (LLMOutputError, LLMRequestError) as err:
-                ctx.progress(self.name, 1)
-                return self.keep(False, reason=f"judge_error:{err.reason}", error=str(err)[:300])
-            ctx.progress(self.name, 1)
-            conf = float(out["confidence"])
-            if _PLACEHOLDER.fullmatch(str(out["answer"])):
-                # A small judge that echoes '<your answer>' has not answered: its 'agrees' means nothing.
-                return self.keep(False, reason="judge_error:no_answer", judge_answer=str(out["answer"])[:200],
-                                 model=getattr(client, "model", None))
-            picked = option_agreement(item, str(out["answer"]))
-            agrees = bool(out["agrees"]) if picked is None else picked
-            details = {"judge_answer": str(out["answer"])[:500], "agrees": agrees,
-                       "agreement_source": "judge" if picked is None else "option",
-                       "confidence": conf, "model": getattr(client, "model", None)}
-            if not agrees:
-                return self.keep(False, score=0.0, reason="not_answerable", **details)
-            if conf < self.config.min_confidence:
-                return self.keep(False, score=conf, reason="low_confidence", **details)
-            return self.keep(True, score=conf, **details)
+    def messages(self, item: Item, ctx: StageContext) -> list[dict[str, str]] | Verdict:
+        if not item.citations:
+            return self.verdict(False, reason="no_citations")
+        chunks = ctx.corpus.chunks_by_id if ctx.corpus is not None else None
+        return answerability_messages(item, cited_context(item, chunks))
 
-        return await _judge_all(items, one)
+    def read(self, item: Item, answer: dict[str, Any], model: str | None) -> Verdict:
+        conf = float(answer["confidence"])
+        if _PLACEHOLDER.fullmatch(str(answer["answer"])):
+            # A small judge that echoes '<your answer>' has not answered: its 'agrees' means nothing.
+            return self.verdict(False, reason="judge_error:no_answer", judge_answer=str(answer["answer"])[:200],
+                                model=model)
+        picked = option_agreement(item, str(answer["answer"]))
+        agrees = bool(answer["agrees"]) if picked is None else picked
+        details = {"judge_answer": str(answer["answer"])[:500], "agrees": agrees,
+                   "agreement_source": "judge" if picked is None else "option", "confidence": conf, "model": model}
+        if not agrees:
+            return self.verdict(False, score=0.0, reason="not_answerable", **details)
+        if conf < self.config.min_confidence:
+            return self.verdict(False, score=conf, reason="low_confidence", **details)
+        return self.verdict(True, score=conf, **details)
 
 
 # -- specificity ------------------------------------------------------------------------------
@@ -234,34 +209,29 @@ class SpecificityConfig(StageConfig):
 
 
 @verifiers.register("specificity")
-class Specificity(Verifier):
+class Specificity(LLMVerifier):
     """Flags (or drops) items that the judge answers correctly without the documents."""
 
     Config: ClassVar[type[StageConfig]] = SpecificityConfig
-    scope: ClassVar[Literal["item", "set"]] = "item"
-    uses_llm: ClassVar[bool] = True
+    schema_name: ClassVar[str] = "closed_book"
     config: SpecificityConfig
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        client = ctx.client("judge")
-        schema = specificity_schema()
+    def schema(self) -> dict[str, Any]:
+        return specificity_schema()
 
-        async def one(item: Item) -> Verdict:
-            try:
-                out = await client.complete_json(specificity_messages(item), schema, schema_name="closed_book",
-                                                 max_tokens=self.config.max_tokens)
-            except (LLMOutputError, LLMRequestError) as err:
-                ctx.progress(self.name, 1)
-                # A check that could not run is no reason to drop an item it only flags.
-                passed = not self.config.drop_general_knowledge
-                return self.keep(passed, reason=f"judge_error:{err.reason}", flagged=False, error=str(err)[:300])
-            ctx.progress(self.name, 1)
-            agreement = closed_book_agreement(item, str(out["answer"]))
-            flagged = agreement >= self.config.agreement_threshold
-            details = {"flagged": flagged, "closed_book_answer": str(out["answer"])[:500],
-                       "confidence": float(out["confidence"]), "model": getattr(client, "model", None)}
-            if flagged and self.config.drop_general_knowledge:
-                return self.keep(False, score=round(agreement, 4), reason="general_knowledge", **details)
-            return self.keep(True, score=round(agreement, 4), **details)
+    def messages(self, item: Item, ctx: StageContext) -> list[dict[str, str]]:
+        return specificity_messages(item)
 
-        return await _judge_all(items, one)
+    def on_error(self, item: Item, err: LLMOutputError | LLMRequestError, model: str | None) -> Verdict:
+        # A check that could not run is no reason to drop an item it only flags.
+        passed = not self.config.drop_general_knowledge
+        return self.verdict(passed, reason=f"judge_error:{err.reason}", flagged=False, error=str(err)[:300])
+
+    def read(self, item: Item, answer: dict[str, Any], model: str | None) -> Verdict:
+        agreement = closed_book_agreement(item, str(answer["answer"]))
+        flagged = agreement >= self.config.agreement_threshold
+        details = {"flagged": flagged, "closed_book_answer": str(answer["answer"])[:500],
+                   "confidence": float(answer["confidence"]), "model": model}
+        if flagged and self.config.drop_general_knowledge:
+            return self.verdict(False, score=round(agreement, 4), reason="general_knowledge", **details)
+        return self.verdict(True, score=round(agreement, 4), **details)

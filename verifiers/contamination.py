@@ -3,7 +3,7 @@
 For every item (its `fields`' text) and every reference corpus the spec names:
 
 1. **n-gram overlap** — the fraction of the item's distinct `ngram_n`-grams (13 by
-   default, after script-aware normalisation, see `verifiers.ngrams`) found in the
+   default, after script-aware normalisation, see `benchsmith.index.ngrams`) found in the
    corpus's hashed n-gram index. The index is built once per corpus content, n and
    normalisation version, stored under `<workspace>/indexes` and memory-mapped on reuse.
    At or above `ngram_threshold` the item is contaminated (method `ngram`).
@@ -36,12 +36,13 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Verdict
 from benchsmith.references import ReferenceCorpus, ReferenceSource, load_reference
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.ngrams import Overlap, TokenHasher, latin_share, load_or_build
-from verifiers.textnorm import ItemField, item_text
+from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
+from benchsmith.text import ItemField, item_text
 
 Method = Literal["ngram", "embedding", "llm"]
 
@@ -136,13 +137,13 @@ class Contamination(Verifier):
 
     Config: ClassVar[type[StageConfig]] = ContaminationConfig
     scope: ClassVar[Literal["item", "set"]] = "set"
+    order: ClassVar[int] = 40
     uses_llm: ClassVar[bool] = False  # see the module docstring: at most top_k calls, only for near items
     config: ContaminationConfig
 
     def load_corpora(self, ctx: StageContext) -> list[ReferenceCorpus]:
-        """The configured corpora; relative paths resolve against ctx.extras['spec_dir'] if set."""
-        base = ctx.extras.get("spec_dir")
-        return [load_reference(src, Path(base) if base else None) for src in self.config.references]
+        """The configured corpora; relative paths resolve against the spec's folder (ctx.spec_dir) if set."""
+        return [load_reference(src, ctx.spec_dir) for src in self.config.references]
 
     def cache_token(self, ctx: StageContext) -> str:
         """The reference corpora's content hashes: a changed reference file re-runs the check."""
@@ -196,7 +197,7 @@ class Contamination(Verifier):
             if f is None:
                 if i in judged_clean:
                     scores["judge_asked"] = judged_clean[i]
-                verdicts.append(self.keep(True, **scores))
+                verdicts.append(self.verdict(True, **scores))
                 continue
             entry = live[f.corpus].entry(f.entry)
             details: dict[str, Any] = {
@@ -237,7 +238,7 @@ class Contamination(Verifier):
         item_vecs = embedder.encode([texts[i][:_EMBED_CHARS] for i in checked])
         k = self.config.top_k
         for ci, corpus in enumerate(corpora):
-            index = _vector_index(corpus, embedder, ctx.seed)
+            index = _vector_index(corpus, embedder, ctx.random_seed)
             sims, ids = index.search(item_vecs, min(k, len(corpus)))
             for row, i in enumerate(checked):
                 per_item[i].extend(_Candidate(ci, int(j), float(s)) for s, j in zip(sims[row], ids[row]) if j >= 0)
@@ -303,14 +304,7 @@ class Contamination(Verifier):
             elif asked:
                 judged_clean[i] = asked
 
-        tasks = [asyncio.create_task(one(i)) for i in todo]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await gather_or_cancel([one(i) for i in todo])
         return judged_clean
 
 
@@ -324,7 +318,7 @@ _VECTOR_LOCK = threading.Lock()
 
 def _vector_index(corpus: ReferenceCorpus, embedder: Any, seed: int) -> Any:
     """A faiss index over a corpus's entry embeddings, kept per process (by content and embedder)."""
-    from verifiers.neighbours import VectorIndex
+    from benchsmith.index.neighbours import VectorIndex
 
     key = (corpus.fingerprint, id(embedder))
     with _VECTOR_LOCK:

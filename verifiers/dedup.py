@@ -15,9 +15,9 @@ from pydantic import Field
 
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.groups import choose_keepers, groups_from_pairs
-from verifiers.neighbours import IndexKind, similar_pairs
-from verifiers.textnorm import ItemField, item_text, normalize_text
+from benchsmith.index.groups import choose_keepers, groups_from_pairs
+from benchsmith.index.neighbours import IndexKind, similar_pairs
+from benchsmith.text import ItemField, item_text, normalize_text
 
 
 class ExactDedupConfig(StageConfig):
@@ -34,6 +34,7 @@ class ExactDedup(Verifier):
 
     Config: ClassVar[type[StageConfig]] = ExactDedupConfig
     scope: ClassVar[Literal["item", "set"]] = "set"
+    order: ClassVar[int] = 10
     config: ExactDedupConfig
 
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
@@ -45,12 +46,12 @@ class ExactDedup(Verifier):
             if j != i:
                 pairs.append((j, i))
         groups = groups_from_pairs(len(items), pairs)
-        verdicts = [self.keep(True) for _ in items]
+        verdicts = [self.verdict(True) for _ in items]
         for decision in choose_keepers(items, groups):
             kept_id = items[decision.keep].id
-            verdicts[decision.keep] = self.keep(True, duplicates=[items[i].id for i in decision.drop])
+            verdicts[decision.keep] = self.verdict(True, duplicates=[items[i].id for i in decision.drop])
             for i in decision.drop:
-                verdicts[i] = self.keep(False, reason="duplicate_exact", duplicate_of=kept_id)
+                verdicts[i] = self.verdict(False, reason="duplicate_exact", duplicate_of=kept_id)
         ctx.progress(self.name, len(items))
         return verdicts
 
@@ -76,14 +77,15 @@ class SemanticDedup(Verifier):
 
     Config: ClassVar[type[StageConfig]] = SemanticDedupConfig
     scope: ClassVar[Literal["item", "set"]] = "set"
+    order: ClassVar[int] = 30
     config: SemanticDedupConfig
 
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         if len(items) < 2:  # nothing to compare: skip loading the embedding model
             ctx.progress(self.name, len(items))
-            return [self.keep(True) for _ in items]
+            return [self.verdict(True) for _ in items]
         vectors = ctx.embedder.encode([item_text(it, self.config.fields) for it in items])
-        verdicts = self.verdicts_for_vectors(items, vectors, seed=ctx.seed)
+        verdicts = self.verdicts_for_vectors(items, vectors, seed=ctx.random_seed)
         ctx.progress(self.name, len(items))
         return verdicts
 
@@ -95,14 +97,14 @@ class SemanticDedup(Verifier):
         pairs = similar_pairs(vectors, cfg.threshold, kind=cfg.index, exact_max=cfg.exact_max_items,
                               nprobe=cfg.nprobe, seed=seed)
         groups = groups_from_pairs(len(items), ((a, b) for a, b, _ in pairs))
-        verdicts = [self.keep(True) for _ in items]
+        verdicts = [self.verdict(True) for _ in items]
         for decision in choose_keepers(items, groups):
             kept = decision.keep
             # A transitive member may not be a direct neighbour of the kept item, so its
             # similarity is measured against the kept item itself, not taken from the pair list.
             sims = {i: float(np.dot(vectors[i], vectors[kept])) for i in decision.drop}
-            verdicts[kept] = self.keep(True, duplicates=[items[i].id for i in decision.drop])
+            verdicts[kept] = self.verdict(True, duplicates=[items[i].id for i in decision.drop])
             for i in decision.drop:
-                verdicts[i] = self.keep(False, score=round(sims[i], 6), reason="near_duplicate",
+                verdicts[i] = self.verdict(False, score=round(sims[i], 6), reason="near_duplicate",
                                         duplicate_of=items[kept].id, similarity=round(sims[i], 6))
         return verdicts

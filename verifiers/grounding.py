@@ -25,138 +25,9 @@ from rapidfuzz import fuzz
 
 from benchsmith.documents import Chunk, Document
 from benchsmith.records import Citation, Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.rules import mcq_answer_index
-
-_WS = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
-
-# Function words carry no evidence: an answer "It is in the north" must not count as
-# supported because "it", "is", "in" and "the" occur in every quote.
-STOPWORDS = frozenset("""
-a an the and or but if then than so of to in on at by for from with without into onto over under about
-as is are was were be been being am do does did done has have had having it its this that these those
-there here which who whom whose what when where why how not no nor yes any all each every some such
-can could may might must shall should will would i you he she we they me him her us them my your his
-our their also only just very more most less least other another same both either neither per via
-""".split())  # noqa: SIM905 (a word list reads better as text)
-
-
-def normalise_for_match(text: str) -> str:
-    """NFKC, case-folded, whitespace collapsed: the form quotes and chunks are compared in."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
-
-
-# -- locating a quote (used by the generator to build citations) ------------------------
-
-@dataclass(frozen=True)
-class QuoteMatch:
-    """Where a quote was found: offsets into the searched text and the match score (0-100)."""
-
-    start: int
-    end: int
-    score: float
-
-
-def _mapped_normalisation(text: str) -> tuple[str, list[int]]:
-    """Lower-cased, whitespace-collapsed text and, per character, its offset in `text`."""
-    out: list[str] = []
-    where: list[int] = []
-    for m in re.finditer(r"\S+", text):
-        if out:
-            out.append(" ")
-            where.append(m.start() - 1)
-        for i, ch in enumerate(m.group(0), start=m.start()):
-            low = ch.lower()
-            out.append(low)
-            where.extend([i] * len(low))
-    return "".join(out), where
-
-
-def _widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    # A fuzzy alignment can cut a word in two; a citation should not.
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
-        start -= 1
-    while end < len(text) and end > 0 and text[end - 1].isalnum() and text[end].isalnum():
-        end += 1
-    return start, end
-
-
-def locate_quote(quote: str, text: str, *, threshold: float = 90.0) -> QuoteMatch | None:
-    """The span of `text` that `quote` comes from, or None when nothing scores `threshold`.
-
-    Tries an exact find, then a case- and whitespace-insensitive find, then the best
-    fuzzy alignment (rapidfuzz `partial_ratio_alignment`). Offsets are into `text`.
-    """
-    q = quote.strip()
-    if not q or not text:
-        return None
-    pos = text.find(q)
-    if pos >= 0:
-        return QuoteMatch(pos, pos + len(q), 100.0)
-    norm_text, where = _mapped_normalisation(text)
-    norm_q, _ = _mapped_normalisation(q)
-    if not norm_q or not norm_text:
-        return None
-    pos = norm_text.find(norm_q)
-    if pos >= 0:
-        return QuoteMatch(where[pos], where[pos + len(norm_q) - 1] + 1, 100.0)
-    if len(norm_q) > len(norm_text):
-        return None  # a quote longer than the text cannot come from it
-    al = fuzz.partial_ratio_alignment(norm_q, norm_text, score_cutoff=threshold)
-    if al is None or al.score < threshold or al.dest_end <= al.dest_start:
-        return None
-    start, end = where[al.dest_start], where[al.dest_end - 1] + 1
-    start, end = _widen_to_words(text, start, end)
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return QuoteMatch(start, end, float(al.score))
-
-
-# -- answer support -----------------------------------------------------------------------
-
-_SUFFIXES = ("ing", "ies", "es", "ed", "ly", "s")
-
-
-@functools.lru_cache(maxsize=1 << 16)  # the same words recur across items: stemming dominated the cost
-def _stem(word: str) -> str:
-    for suf in _SUFFIXES:
-        if len(word) > len(suf) + 3 and word.endswith(suf):
-            return word[: -len(suf)]
-    return word
-
-
-def content_words(text: str) -> list[str]:
-    """Stemmed, case-folded words of `text` that are not stop words (numbers count)."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    return [_stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-
-
-def support_score(claim: str, evidence: str) -> float | None:
-    """Share of the claim's content words found in the evidence; None when it has none."""
-    words = content_words(claim)
-    if not words:
-        return None
-    have = set(content_words(evidence))
-    return sum(1 for w in words if w in have) / len(words)
-
-
-_TF_PREFIX = re.compile(r"^\s*true\s+or\s+false\s*[:?.-]\s*", re.IGNORECASE)
-
-
-def claim_text(item: Item) -> str:
-    """What the quotes must support: the answer, the correct option (MCQ), or the statement (true/false)."""
-    if item.kind == "true_false":
-        statement = item.metadata.get("statement")
-        return str(statement) if statement else _TF_PREFIX.sub("", item.prompt)
-    if item.kind == "mcq" and item.choices:
-        idx = mcq_answer_index(item)
-        if idx is not None:
-            return item.choices[idx]
-    return item.reference_answer
-
+from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
+from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, locate_quote, normalise_for_match, support_score, claim_text
+from benchsmith.text import mcq_answer_index
 
 # -- the stage ----------------------------------------------------------------------------
 
@@ -175,7 +46,7 @@ class GroundingConfig(StageConfig):
     check_offsets: bool = Field(default=True,
                                 description="Check that citation offsets point at the quote in the document text.")
     answer_support_threshold: float = Field(
-        default=0.5, ge=0.0, le=1.0,
+        default=DEFAULT_SUPPORT_THRESHOLD, ge=0.0, le=1.0,
         description="Share of the answer's content words that must occur in the quotes (0 disables the check).")
 
 
@@ -216,47 +87,43 @@ def _offsets_ok(cit: Citation, chunk: Chunk, norm_quote: str, sources: _Sources,
 
 
 @verifiers.register("grounding")
-class Grounding(Verifier):
+class Grounding(ItemVerifier):
     """Drops items whose quotes are not in their cited chunks, or whose answer the quotes do not support."""
 
     Config: ClassVar[type[StageConfig]] = GroundingConfig
     scope: ClassVar[Literal["item", "set"]] = "item"
     config: GroundingConfig
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        chunks = ctx.extras.get("chunks")
-        if chunks is None:
-            raise RuntimeError("the grounding verifier needs the run's chunks in ctx.extras['chunks'] "
-                               "({chunk.id: Chunk}); it only applies to document suites")
-        sources = _Sources(chunks, ctx.extras.get("documents"))
-        verdicts = [self.check(item, sources) for item in items]
-        ctx.progress(self.name, len(items))
-        return verdicts
+    def prepare(self, items: Sequence[Item], ctx: StageContext) -> None:
+        if ctx.corpus is None:
+            raise RuntimeError("the grounding verifier needs the run's document chunks (ctx.corpus); "
+                               "it only applies to document suites")
+        self._sources = _Sources(ctx.corpus.chunks_by_id, ctx.corpus.documents_by_id)
 
-    def check(self, item: Item, sources: _Sources) -> Verdict:
+    def check(self, item: Item, ctx: StageContext) -> Verdict:
         """The verdict for one item."""
-        cfg = self.config
+        cfg, sources = self.config, self._sources
         if not item.citations:
-            return self.keep(False, reason="no_citations")
+            return self.verdict(False, reason="no_citations")
         scores: list[float] = []
         for n, cit in enumerate(item.citations):
             if cit.chunk_id is None or cit.chunk_id not in sources.chunks:
-                return self.keep(False, reason="unknown_chunk", citation=n, chunk_id=cit.chunk_id)
+                return self.verdict(False, reason="unknown_chunk", citation=n, chunk_id=cit.chunk_id)
             norm_quote = normalise_for_match(cit.quote)
             if len(norm_quote) < cfg.min_quote_chars:
-                return self.keep(False, reason="quote_too_short", citation=n, quote=cit.quote,
+                return self.verdict(False, reason="quote_too_short", citation=n, quote=cit.quote,
                                  min_chars=cfg.min_quote_chars)
             score = _quote_score(norm_quote, sources.norm_chunk(cit.chunk_id), cfg.threshold)
             if score < cfg.threshold:
                 # With score_cutoff rapidfuzz reports 0 below the cutoff; the real best
                 # score is worth its cost here (failures only) for the reviewer.
                 best = fuzz.partial_ratio(norm_quote, sources.norm_chunk(cit.chunk_id))
-                return self.keep(False, score=round(best / 100, 4), reason="quote_not_found", citation=n,
+                return self.verdict(False, score=round(best / 100, 4), reason="quote_not_found", citation=n,
                                  quote=cit.quote[:300], chunk_id=cit.chunk_id, best_score=round(best, 2),
                                  threshold=cfg.threshold)
             if (cfg.check_offsets and cit.start is not None and cit.end is not None
                     and not _offsets_ok(cit, sources.chunks[cit.chunk_id], norm_quote, sources, cfg.threshold)):
-                return self.keep(False, reason="offset_mismatch", citation=n, start=cit.start, end=cit.end,
+                return self.verdict(False, reason="offset_mismatch", citation=n, start=cit.start, end=cit.end,
                                  chunk_id=cit.chunk_id)
             scores.append(score)
         details: dict[str, Any] = {"quote_scores": [round(s, 2) for s in scores]}
@@ -264,6 +131,6 @@ class Grounding(Verifier):
             support = support_score(claim_text(item), " ".join(c.quote for c in item.citations))
             details["answer_support"] = None if support is None else round(support, 4)
             if support is not None and support < cfg.answer_support_threshold:
-                return self.keep(False, score=round(support, 4), reason="answer_unsupported",
+                return self.verdict(False, score=round(support, 4), reason="answer_unsupported",
                                  threshold=cfg.answer_support_threshold, **details)
-        return self.keep(True, score=round(min(scores) / 100, 4), **details)
+        return self.verdict(True, score=round(min(scores) / 100, 4), **details)

@@ -9,15 +9,12 @@ question is still a valid test case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from benchsmith.aio import gather_or_cancel
-from benchsmith.errors import LLMOutputError, LLMRequestError
 from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
+from benchsmith.stages import LLMVerifier, StageConfig, StageContext, verifiers
 
 Criterion = Literal["clarity", "self_containedness", "answerability", "answer_correctness", "difficulty"]
 CRITERIA: tuple[Criterion, ...] = ("clarity", "self_containedness", "answerability", "answer_correctness",
@@ -108,34 +105,25 @@ def decide(scores: dict[str, int], config: JudgeConfig) -> tuple[bool, float, st
 
 
 @verifiers.register("llm_judge")
-class LLMJudge(Verifier):
+class LLMJudge(LLMVerifier):
     """Scores each item with the judge model's rubric; drops items under the threshold or a minimum."""
 
     Config: ClassVar[type[StageConfig]] = JudgeConfig
-    scope: ClassVar[Literal["item", "set"]] = "item"
-    uses_llm: ClassVar[bool] = True
+    ranks_quality: ClassVar[bool] = True
+    schema_name: ClassVar[str] = "judge_scores"
     config: JudgeConfig
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        client = ctx.client("judge")
-        schema = judge_schema()
-        # The client bounds how many requests are in flight; BudgetExhausted / EndpointError
-        # end the stage with the other requests cancelled.
-        return await gather_or_cancel([self._judge_one(item, client, schema, ctx) for item in items])
+    def schema(self) -> dict[str, Any]:
+        return judge_schema()
 
-    async def _judge_one(self, item: Item, client: Any, schema: dict[str, Any], ctx: StageContext) -> Verdict:
-        try:
-            answer = await client.complete_json(judge_messages(item), schema, schema_name="judge_scores",
-                                                max_tokens=self.config.max_tokens)
-        except (LLMOutputError, LLMRequestError) as err:
-            ctx.progress(self.name, 1)
-            return self.keep(False, reason=f"judge_error:{err.reason}", error=str(err)[:300],
-                             model=getattr(client, "model", None))
-        ctx.progress(self.name, 1)
+    def messages(self, item: Item, ctx: StageContext) -> list[dict[str, str]]:
+        return judge_messages(item)
+
+    def read(self, item: Item, answer: dict[str, Any], model: str | None) -> Verdict:
         scores = {c: int(answer[c]) for c in CRITERIA}
         passed, mean, reason, below = decide(scores, self.config)
         rationale = str(answer.get("rationale", ""))[: self.config.rationale_max_chars]
-        details: dict[str, Any] = {"scores": scores, "rationale": rationale, "model": getattr(client, "model", None)}
+        details: dict[str, Any] = {"scores": scores, "rationale": rationale, "model": model}
         if below:
             details["below_min"] = below
-        return self.keep(passed, score=round(mean, 4), reason=reason, **details)
+        return self.verdict(passed, score=round(mean, 4), reason=reason, **details)

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.textnorm import normalize_text
+from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
+from benchsmith.text import normalize_text
 
 McqReason = Literal["too_few_options", "empty_option", "duplicate_options", "banned_option",
                     "answer_not_in_options", "invalid_true_false"]
@@ -67,21 +67,15 @@ def check_mcq(item: Item, config: McqConfig) -> tuple[McqReason, dict[str, Any]]
 
 
 @verifiers.register("mcq")
-class McqSanity(Verifier):
+class McqSanity(ItemVerifier):
     """Drops multiple-choice items without exactly one correct, distinct option, and malformed true/false items."""
 
     Config: ClassVar[type[StageConfig]] = McqConfig
     scope: ClassVar[Literal["item", "set"]] = "item"
     config: McqConfig
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        verdicts = []
-        for item in items:
-            if item.kind not in ("mcq", "true_false"):
-                verdicts.append(self.keep(True, applicable=False))
-                continue
-            problem = check_mcq(item, self.config)
-            verdicts.append(self.keep(True) if problem is None
-                            else self.keep(False, reason=problem[0], **problem[1]))
-        ctx.progress(self.name, len(items))
-        return verdicts
+    def check(self, item: Item, ctx: StageContext) -> Verdict:
+        if item.kind not in ("mcq", "true_false"):
+            return self.verdict(True, applicable=False)
+        problem = check_mcq(item, self.config)
+        return self.verdict(True) if problem is None else self.verdict(False, reason=problem[0], **problem[1])

@@ -13,8 +13,8 @@ without re-embedding anything. The index starts again from nothing only when the
 embedding model (or the compared fields) changed, since old vectors would then be
 meaningless. See `NoveltyIndex`.
 
-Set the stage's `suite`/`output_dir`, or let the flow pass them in `ctx.extras["suite"]`
-and `ctx.extras["output_dir"]`.
+Set the stage's `suite`/`output_dir`, or let the flow pass them in `ctx.suite`
+and `ctx.output_dir`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 from benchsmith.errors import SpecError
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.textnorm import ItemField, item_text
+from benchsmith.text import ItemField, item_text
 
 INDEX_FORMAT = 1
 # Indexes already loaded in this process, by directory: (meta updated_at, vectors, rows, faiss, keepalive).
@@ -66,9 +66,9 @@ class NoveltyConfig(StageConfig):
     fields: list[ItemField] = Field(default_factory=lambda: ["prompt"], min_length=1,
                                     description="Item fields whose text is embedded (joined by newlines).")
     suite: str | None = Field(default=None, description="Suite whose published versions are checked "
-                                                        "(default: ctx.extras['suite']).")
+                                                        "(default: ctx.suite).")
     output_dir: Path | None = Field(default=None, description="Root of published suites "
-                                                              "(default: ctx.extras['output_dir'], else 'outputs').")
+                                                              "(default: ctx.output_dir, else 'outputs').")
     versions: bool = Field(default=True, description="Check earlier published versions of the suite.")
     corpora: list[CorpusSpec] = Field(default_factory=list, description="Extra corpora to check against.")
     index_dir: Path | None = Field(default=None, description="Where the persisted index lives "
@@ -418,7 +418,7 @@ class NoveltyIndex:
                 index = None
         changed = True
         if index is None:
-            from verifiers.neighbours import VectorIndex
+            from benchsmith.index.neighbours import VectorIndex
 
             built = VectorIndex(vectors, kind="ivf", nprobe=self.nprobe, seed=self.seed)
             index = built._index
@@ -457,6 +457,7 @@ class Novelty(Verifier):
 
     Config: ClassVar[type[StageConfig]] = NoveltyConfig
     scope: ClassVar[Literal["item", "set"]] = "set"
+    order: ClassVar[int] = 50
     config: NoveltyConfig
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None) -> None:
@@ -467,17 +468,16 @@ class Novelty(Verifier):
     def sources(self, ctx: StageContext) -> tuple[str, list[Source]]:
         """(index name, sources to check) from the config and the flow's context."""
         cfg = self.config
-        suite = cfg.suite or ctx.extras.get("suite")
+        suite = cfg.suite or ctx.suite
         found: list[Source] = []
         if cfg.versions:
             if not suite:
                 raise SpecError("novelty: no suite to check against: set the stage's 'suite' "
                                 "(or versions: false with corpora)")
-            output_dir = Path(cfg.output_dir or ctx.extras.get("output_dir") or "outputs")
+            output_dir = Path(cfg.output_dir or ctx.output_dir or "outputs")
             found += version_sources(output_dir / str(suite))
         # Relative corpus paths are read from the spec's folder when the flow says where that is.
-        base = ctx.extras.get("spec_dir")
-        found += [corpus_source(c, Path(base) if base else None) for c in cfg.corpora]
+        found += [corpus_source(c, ctx.spec_dir) for c in cfg.corpora]
         return str(suite or "corpora"), found
 
     def index(self, name: str, ctx: StageContext) -> NoveltyIndex:
@@ -487,7 +487,7 @@ class Novelty(Verifier):
         cfg = self.config
         directory = cfg.index_dir or ctx.workspace / "indexes" / name.translate(_SAFE_NAME) / "novelty"
         return NoveltyIndex(Path(directory) / "+".join(cfg.fields), model=MODEL_ID, dim=DIM, fields=cfg.fields,
-                            exact_max=cfg.exact_max, nprobe=cfg.nprobe, seed=ctx.seed)
+                            exact_max=cfg.exact_max, nprobe=cfg.nprobe, seed=ctx.random_seed)
 
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         name, sources = self.sources(ctx)
@@ -495,7 +495,7 @@ class Novelty(Verifier):
             return []
         if not sources:  # the first version of a suite: nothing to repeat
             ctx.progress(self.name, len(items))
-            return [self.keep(True) for _ in items]
+            return [self.verdict(True) for _ in items]
         index = self.index(name, ctx)
         self.last_sync = index.sync(sources, ctx.embedder.encode)
         labels = {s.key: (s.kind, s.label) for s in sources}
@@ -504,14 +504,14 @@ class Novelty(Verifier):
         for sim, match in zip(sims.tolist(), matches):
             score = round(float(sim), 6)
             if match is None or sim < self.config.threshold:
-                verdicts.append(self.keep(True, score=score))
+                verdicts.append(self.verdict(True, score=score))
                 continue
             kind, label = labels[match[0]]
             if kind == "version":
-                verdicts.append(self.keep(False, score=score, reason="seen_in_earlier_version",
+                verdicts.append(self.verdict(False, score=score, reason="seen_in_earlier_version",
                                           version=label, matched_id=match[1], similarity=score))
             else:
-                verdicts.append(self.keep(False, score=score, reason="seen_in_corpus",
+                verdicts.append(self.verdict(False, score=score, reason="seen_in_corpus",
                                           corpus=label, matched_id=match[1], similarity=score))
         ctx.progress(self.name, len(items))
         return verdicts

@@ -15,8 +15,8 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.textnorm import contains_phrase, normalize_text
+from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
+from benchsmith.text import contains_phrase, mcq_answer_index, normalize_text
 
 # Scaffolding that a generator copied from its instructions instead of replacing.
 # Case-insensitive unless noted; kept specific so that real prompts rarely match.
@@ -140,26 +140,8 @@ def _mcq_problem(item: Item, min_choices: int) -> dict[str, object] | None:
     return None
 
 
-_LETTER = re.compile(r"^\(?([A-Za-z])[).:]?$")
-
-
-def mcq_answer_index(item: Item) -> int | None:
-    """Index of the correct choice: the answer is a choice's text (up to case/spacing) or its letter ('B', '(b)', 'B.')."""
-    answer = item.reference_answer.strip()
-    normed = [normalize_text(c, strip_punctuation=False) for c in item.choices]
-    target = normalize_text(answer, strip_punctuation=False)
-    if target in normed:
-        return normed.index(target)
-    m = _LETTER.match(answer)
-    if m:
-        idx = ord(m.group(1).upper()) - ord("A")
-        if idx < len(item.choices):
-            return idx
-    return None
-
-
 @verifiers.register("rules")
-class RuleChecks(Verifier):
+class RuleChecks(ItemVerifier):
     """Drops items that break a cheap rule; the reason is the first rule broken, details list them all."""
 
     Config: ClassVar[type[StageConfig]] = RulesConfig
@@ -170,15 +152,9 @@ class RuleChecks(Verifier):
         super().__init__(config)  # type: ignore[arg-type]
         self._patterns = _compile([*DEFAULT_LEFTOVER_PATTERNS, *self.config.extra_leftover_patterns])
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        verdicts = []
-        for item in items:
-            problems = check_item(item, self.config, self._patterns)
-            if not problems:
-                verdicts.append(self.keep(True))
-            else:
-                reason, first = problems[0]
-                verdicts.append(self.keep(False, reason=reason, **first,
-                                          reasons=[r for r, _ in problems]))
-            ctx.progress(self.name, 1)
-        return verdicts
+    def check(self, item: Item, ctx: StageContext) -> Verdict:
+        problems = check_item(item, self.config, self._patterns)
+        if not problems:
+            return self.verdict(True)
+        reason, first = problems[0]
+        return self.verdict(False, reason=reason, **first, reasons=[r for r, _ in problems])

@@ -14,8 +14,8 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from verifiers.textnorm import contains_phrase, normalize_text
+from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
+from benchsmith.text import contains_phrase, normalize_text
 
 DEFAULT_PHRASES: tuple[str, ...] = (
     "according to the passage", "according to the text", "according to the document",
@@ -43,7 +43,7 @@ class SelfContainedConfig(StageConfig):
 
 
 @verifiers.register("self_contained")
-class SelfContained(Verifier):
+class SelfContained(ItemVerifier):
     """Drops items whose prompt (or options) refer to a passage or document the reader does not have."""
 
     Config: ClassVar[type[StageConfig]] = SelfContainedConfig
@@ -67,11 +67,8 @@ class SelfContained(Verifier):
                     return name, phrase
         return None
 
-    async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
-        verdicts = []
-        for item in items:
-            hit = self.find(item)
-            verdicts.append(self.keep(True) if hit is None
-                            else self.keep(False, reason="not_self_contained", field=hit[0], phrase=hit[1]))
-        ctx.progress(self.name, len(items))
-        return verdicts
+    def check(self, item: Item, ctx: StageContext) -> Verdict:
+        hit = self.find(item)
+        if hit is None:
+            return self.verdict(True)
+        return self.verdict(False, reason="not_self_contained", field=hit[0], phrase=hit[1])

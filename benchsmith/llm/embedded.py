@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import threading
 import importlib.metadata
 import logging
 import os
@@ -146,3 +147,31 @@ class EmbeddedServer:
         if getattr(self, "_proc", None) is not None:
             with contextlib.suppress(Exception):
                 self.stop()
+
+
+_shared: EmbeddedServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_server() -> EmbeddedServer:
+    """This process's embedded server, started on first use and kept for the process's next runs.
+
+    A process pool of one, like a connection pool: every task of a run (and a later run in
+    the same process) talks to the same server instead of loading the model again. Start
+    it from a long-lived thread (the main thread): the server dies with the thread that
+    started it. `stop_shared_server()` (and exit) stops it.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = EmbeddedServer().start()
+        return _shared
+
+
+def stop_shared_server() -> None:
+    """Stop the process's embedded server if one was started. Idempotent."""
+    global _shared
+    with _shared_lock:
+        server, _shared = _shared, None
+    if server is not None:
+        server.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,14 +77,31 @@ def resolve_endpoint(role: str, spec: EndpointSpec, env: Mapping[str, str] | Non
                             api_key=key, api_key_env=spec.api_key_env)
 
 
+_limiters: dict[tuple[str, int], ConcurrencyLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(base_url: str, limit: int) -> ConcurrencyLimiter:
+    """The process's in-flight limit for one endpoint: every client of the process that talks
+    to `base_url` (the tasks of a run, their shards) shares it, so `llm.concurrency` holds."""
+    with _limiters_lock:
+        return _limiters.setdefault((base_url, limit), ConcurrencyLimiter(limit))
+
+
 EmbeddedFactory = Callable[[], tuple[str, str]]
 """Starts (once) the embedded server and returns its (base_url, model)."""
 
 
 def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
                   usage: UsageMeter | None = None, embedded_base_url_factory: EmbeddedFactory | None = None,
-                  env: Mapping[str, str] | None = None, roles: tuple[str, ...] = ROLES) -> dict[str, LLMClient]:
+                  env: Mapping[str, str] | None = None, roles: tuple[str, ...] = ROLES,
+                  share_limits: bool = False, processes: int = 1) -> dict[str, LLMClient]:
     """One `LLMClient` per role, sharing the budget, usage meter and per-endpoint concurrency limit.
+
+    `share_limits` takes the limits from the process-wide pool (`shared_limiter`), so that
+    clients built by concurrent tasks of one process share them. `processes` is how many
+    processes drive the same endpoints at once (Dask workers): each takes its share of
+    `llm.concurrency`.
 
     `embedded_base_url_factory` is called only if some role resolves to the embedded
     server (at most once); without one such a role is an error.
@@ -96,7 +114,7 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
     for role, ep in resolved.items():
         spec: EndpointSpec = getattr(llm_spec, role)
         style: ResponseFormatStyle = "json_schema"
-        concurrency = llm_spec.concurrency
+        concurrency = max(1, -(-llm_spec.concurrency // max(processes, 1)))
         if ep.embedded:
             if embedded_base_url_factory is None:
                 raise SpecError(f"llm.{role}: no endpoint configured (spec base_url or OPENAI_BASE_URL) and no "
@@ -111,7 +129,8 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
         else:
             base_url, model = ep.base_url, ep.model  # type: ignore[assignment]
         # Roles on one endpoint share its in-flight limit ("requests in flight per endpoint").
-        limiter = limiters.setdefault(base_url, ConcurrencyLimiter(concurrency))
+        limiter = limiters.setdefault(base_url, shared_limiter(base_url, concurrency) if share_limits
+                                      else ConcurrencyLimiter(concurrency))
         clients[role] = LLMClient(
             base_url=base_url, model=model, role=role, api_key=ep.api_key, concurrency=concurrency,
             max_retries=llm_spec.max_retries, timeout_s=spec.timeout_s, temperature=spec.temperature,

@@ -78,6 +78,19 @@ class UsageMeter:
         with self._lock:
             self._role(role).failures[reason] += 1
 
+    def merge(self, snapshot: dict[str, dict[str, Any]]) -> None:
+        """Add another meter's `snapshot()` (a task's usage, returned from another process)."""
+        with self._lock:
+            for name, counts in snapshot.items():
+                r = self._role(name)
+                r.calls += int(counts.get("calls", 0))
+                r.prompt_tokens += int(counts.get("prompt_tokens", 0))
+                r.completion_tokens += int(counts.get("completion_tokens", 0))
+                r.cache_hits += int(counts.get("cache_hits", 0))
+                r.retries += int(counts.get("retries", 0))
+                r.repairs += int(counts.get("repairs", 0))
+                r.failures.update(counts.get("failures", {}))
+
     def role(self, role: str) -> RoleUsage:
         """A copy of one role's counters (zeros for a role never used)."""
         with self._lock:
@@ -139,3 +152,9 @@ class CallBudget:
 
     def __repr__(self) -> str:
         return f"CallBudget(used={self.used}, max_calls={self.max_calls})"
+
+
+def logical_calls(snapshot: dict[str, dict[str, Any]]) -> int:
+    """LLM calls a usage snapshot accounts for, answered or served from the response cache:
+    what a run's plan is based on, so a rerun served from caches makes the same decisions."""
+    return sum(int(r.get("calls", 0)) + int(r.get("cache_hits", 0)) for r in snapshot.values())

@@ -211,7 +211,7 @@ def mean_nn_distance(vecs: np.ndarray, *, seed: int = 0) -> float | None:
     """Mean cosine distance from an item to its nearest other item (on a sample of 5,000); None below 2 items."""
     if len(vecs) < 2:
         return None
-    from verifiers.neighbours import VectorIndex
+    from benchsmith.index.neighbours import VectorIndex
 
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(vecs), size=min(len(vecs), _NN_SAMPLE), replace=False))

@@ -33,10 +33,10 @@ def select_items(items: Sequence[Item], target: int, selection: SelectionSpec, c
     """(published, surplus, report) from the surviving `items`; deterministic for a given context seed."""
     alive = sorted((it for it in items if it.passed), key=lambda it: (-it.quality_score(), it.id))
     if selection.strategy == "diverse" and len(alive) > target:
-        from verifiers.diversity import select_diverse  # heavy (scikit-learn): only when asked for
+        from benchsmith.diversity import select_diverse  # heavy (scikit-learn): only when asked for
 
         vectors = ctx.embedder.encode([it.prompt for it in alive])
-        chosen = select_diverse(alive, vectors, target, seed=ctx.seed, n_clusters=selection.clusters)
+        chosen = select_diverse(alive, vectors, target, seed=ctx.random_seed, n_clusters=selection.clusters)
         keep, surplus = _mark(chosen.selected, chosen.surplus, "diverse")
         return keep, surplus, {"diversity": chosen.report}
     keep, surplus = _mark(alive[:target], alive[target:], "top_score")

@@ -59,3 +59,59 @@ def item_text(item: Item, fields: Sequence[ItemField] = ("prompt",)) -> str:
         else:  # pragma: no cover - guarded by the Literal type in stage configs
             raise ValueError(f"unknown item field {name!r}; expected prompt, reference_answer or choices")
     return "\n".join(parts)
+
+
+# -- model output clean-up and MCQ answers (generators and verifiers both need these) --
+
+_PLACEHOLDER = re.compile(r"\s*<[^<>\n]{1,80}>\s*")
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a bare '<...>' placeholder such as '<its correct answer>' or '<python solution>'."""
+    return _PLACEHOLDER.fullmatch(text) is not None
+
+
+# Leftovers that Evol-Instruct-style prompts make models echo before the real text:
+# '#Rewritten Prompt#:', '**New question:**', 'Question:', 'Answer -' and the like.
+_LABEL = re.compile(
+    r"""^\s*(?:[#*_\s]*)
+        (?:the\s+)?(?:rewritten|new|created|given|evolved|harder|final|reference|correct)?\s*
+        (?:prompt|question|task|instruction|problem|answer|solution)\s*
+        (?:[#*_\s]*)[:\-–]\s*(?:[#*_]*)\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BARE_MARKUP = re.compile(r"^\s*#+[^#\n]{0,40}#+\s*:?\s*")  # '#Rewritten Prompt#' with no colon
+_QUOTES = ('"', "'", "“", "”", "`")
+
+
+def clean_text(text: str) -> str:
+    """Strip echoed labels, markdown bold and wrapping quotes from a model's text field."""
+    out = text.strip()
+    for _ in range(3):  # labels can stack: '#Rewritten Prompt#: Question: ...'
+        before = out
+        out = _LABEL.sub("", out, count=1)
+        out = _BARE_MARKUP.sub("", out, count=1)
+        out = out.strip()
+        if out == before:
+            break
+    if len(out) >= 2 and out[0] in _QUOTES and out[-1] in _QUOTES and "\n" not in out:
+        out = out[1:-1].strip()
+    return out
+
+
+_LETTER = re.compile(r"^\(?([A-Za-z])[).:]?$")
+
+
+def mcq_answer_index(item: Item) -> int | None:
+    """Index of the correct choice: the answer is a choice's text (up to case/spacing) or its letter ('B', '(b)', 'B.')."""
+    answer = item.reference_answer.strip()
+    normed = [normalize_text(c, strip_punctuation=False) for c in item.choices]
+    target = normalize_text(answer, strip_punctuation=False)
+    if target in normed:
+        return normed.index(target)
+    m = _LETTER.match(answer)
+    if m:
+        idx = ord(m.group(1).upper()) - ord("A")
+        if idx < len(item.choices):
+            return idx
+    return None
