@@ -40,14 +40,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchsmith.embeddings import Embedder  # noqa: E402
+from benchsmith.index.neighbours import VectorIndex  # noqa: E402
+from benchsmith.index.ngrams import TokenHasher, load_or_build  # noqa: E402
 from benchsmith.records import Item, Lineage  # noqa: E402
 from benchsmith.references import ReferenceSource, builtin_path, load_reference  # noqa: E402
 from benchsmith.stages import StageContext, verifiers  # noqa: E402
+from benchsmith.text import normalize_text  # noqa: E402
 from benchsmith.verifiers.contamination import Contamination, ContaminationConfig  # noqa: E402
 from benchsmith.verifiers.dedup import SemanticDedupConfig  # noqa: E402
-from benchsmith.index.neighbours import VectorIndex  # noqa: E402
-from benchsmith.index.ngrams import TokenHasher, load_or_build  # noqa: E402
-from benchsmith.text import normalize_text  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "calibration_pairs.jsonl"
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from benchsmith.records import Item, Lineage
 from benchsmith.index.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, lsh_params, tokenize
+from benchsmith.records import Item, Lineage
 from benchsmith.verifiers.minhash import MinHashDedup
 
 _CONSONANTS = "bcdfghjklmnprstvwz"

@@ -85,9 +85,9 @@ def brute_force_pairs(x: np.ndarray, threshold: float, block: int = 4096) -> tup
 
 def measure(n: int, method: str, seed: int, pairs_out: str) -> dict:
     """One measurement (in a child process): generate, time the pair search + grouping, report."""
-    from benchsmith.verifiers.dedup import SemanticDedupConfig
     from benchsmith.index.groups import UnionFind, groups_from_pairs
     from benchsmith.index.neighbours import similar_pair_arrays
+    from benchsmith.verifiers.dedup import SemanticDedupConfig
 
     x, planted_pairs = planted(n, seed)
     cfg = SemanticDedupConfig()

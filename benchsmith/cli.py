@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -82,13 +82,17 @@ def _describe_documents(suite: object) -> str:
 @app.command()
 def run(
     spec: SpecArg,
-    new_version: Annotated[bool, typer.Option("--new-version", help="Publish a new version even if the content is unchanged.")] = False,
-    skip_bad_seeds: Annotated[bool, typer.Option("--skip-bad-seeds", help="Skip malformed seed lines (reported) instead of failing.")] = False,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
+    new_version: Annotated[bool, typer.Option(
+        "--new-version", help="Publish a new version even if the content is unchanged.")] = False,
+    skip_bad_seeds: Annotated[bool, typer.Option(
+        "--skip-bad-seeds", help="Skip malformed seed lines (reported) instead of failing.")] = False,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
     workspace: WorkspaceOpt = Path(".benchsmith"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     task_runner: Annotated[str | None, typer.Option(
-        "--task-runner", help="Where tasks run: 'in_process' (default) or 'dask' (overrides the spec's execution.task_runner).")] = None,
+        "--task-runner", help="Where tasks run: 'in_process' (default) or 'dask' "
+                              "(overrides the spec's execution.task_runner).")] = None,
     dask_address: Annotated[str | None, typer.Option(
         "--dask-address", help="Scheduler of an existing Dask cluster (tcp://host:8786); implies --task-runner dask. "
                                "Without it, dask starts a LocalCluster of execution.dask_workers processes.")] = None,
@@ -96,7 +100,7 @@ def run(
     """Generate, verify, dedup and publish a suite."""
     _prepare_env(verbose)
     from benchsmith import progress
-    from benchsmith.spec import load_spec
+    from benchsmith.spec import TaskRunnerName, load_spec
 
     try:
         suite = load_spec(spec)
@@ -114,7 +118,8 @@ def run(
         with progress.for_console(console) as sink, progress.installed(sink):
             report = run_suite(suite, workspace=workspace, new_version=new_version,
                                skip_bad_seeds=skip_bad_seeds, output_dir=output_dir,
-                               task_runner=task_runner, dask_address=dask_address)  # type: ignore[arg-type]
+                               task_runner=cast("TaskRunnerName | None", task_runner),  # checked above
+                               dask_address=dask_address)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: nothing was published; run the same command again to resume.")
         raise typer.Exit(130) from None
@@ -152,7 +157,8 @@ def _print_report(report: object) -> None:
     tokens = sum(r.get("total_tokens", 0) for r in report.usage.values())
     stop = {"target_reached": "target reached", "budget_exhausted": "LLM-call budget exhausted",
             "max_rounds": "maximum number of rounds reached",
-            "sources_exhausted": "every source used up (e.g. per-document quotas reached)"}.get(outcome.stop_reason, outcome.stop_reason)
+            "sources_exhausted": "every source used up (e.g. per-document quotas reached)",
+            }.get(outcome.stop_reason, outcome.stop_reason)
     out.print(f"stopped: [bold]{stop}[/] after {outcome.rounds} round(s): {len(outcome.published)} items kept, "
               f"{calls} new LLM calls, {hits} cached, {tokens} tokens, {report.elapsed_s:.1f}s")
     if outcome.calls_per_item is not None:
@@ -204,7 +210,8 @@ def _summary_table(title: str, counts: list[tuple[str, int]], total: int) -> Tab
     return table
 
 
-def _examples_table(title: str, rows: list[dict], match_key: str, match_text: str, limit: int = 5) -> Table | None:
+def _examples_table(title: str, rows: list[dict[str, Any]], match_key: str, match_text: str,
+                    limit: int = 5) -> Table | None:
     flagged = sorted((r for r in rows if r.get("method")), key=lambda r: -(r.get("score") or 0.0))[:limit]
     if not flagged:
         return None
@@ -299,8 +306,8 @@ def contamination(
     from pydantic import ValidationError
 
     from benchsmith import standalone
-    from benchsmith.references import ReferenceSource
     from benchsmith.context import StageContext
+    from benchsmith.references import ReferenceSource
     from benchsmith.verifiers.contamination import Contamination
 
     try:
@@ -381,8 +388,9 @@ def stages(
         if unknown:
             raise typer.Exit(2)
         rows = [r for r in rows if r["name"] in names]
-    failures = [{"group": e.group, "entry_point": e.entry_point, "distribution": e.distribution, "error": str(e)}
-                for e in errors]
+    failures: list[dict[str, Any]] = [
+        {"group": e.group, "entry_point": e.entry_point, "distribution": e.distribution, "error": str(e)}
+        for e in errors]
     if as_json:
         sys.stdout.write(json.dumps({"stages": rows, "plugin_errors": failures}, indent=2) + "\n")
     else:
@@ -393,7 +401,7 @@ def stages(
         raise typer.Exit(1)
 
 
-def _describe_stage(kind: str, registry: object, name: str) -> dict:
+def _describe_stage(kind: str, registry: object, name: str) -> dict[str, Any]:
     """One stage as plain data: what `stages --json` prints for it."""
     import inspect
 
@@ -414,7 +422,7 @@ def _describe_stage(kind: str, registry: object, name: str) -> dict:
     }
 
 
-def _describe_config(config: type) -> list[dict]:
+def _describe_config(config: type) -> list[dict[str, Any]]:
     """Name, type, default and description of each field of a stage's pydantic Config."""
     from pydantic import BaseModel
     from pydantic_core import to_jsonable_python
@@ -458,7 +466,7 @@ def _type_name(tp: object) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _print_stages(rows: list[dict]) -> None:
+def _print_stages(rows: list[dict[str, Any]]) -> None:
     from rich.markup import escape
 
     table = Table(title="stages", title_justify="left")
@@ -495,4 +503,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -79,11 +79,11 @@ def coverage_report(documents: Sequence[Document], skipped: Sequence[SkippedDocu
                 drops_per_doc.setdefault(d, Counter())[_drop_reason(item)] += 1
     failures_per_doc: dict[str, Counter[str]] = {}
     for f in failures:
-        doc = chunk_doc.get(getattr(f, "seed_id", None) or "")
-        if doc is not None:
-            failures_per_doc.setdefault(doc, Counter())[str(getattr(f, "reason", "failed"))] += 1
+        failed_doc = chunk_doc.get(getattr(f, "seed_id", None) or "")
+        if failed_doc is not None:
+            failures_per_doc.setdefault(failed_doc, Counter())[str(getattr(f, "reason", "failed"))] += 1
 
-    per_document = []
+    per_document: list[dict[str, Any]] = []
     for doc in sorted(documents, key=lambda d: (d.path, d.id)):
         per_document.append({
             "document_id": doc.id, "path": doc.path, "title": doc.title,

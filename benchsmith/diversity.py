@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _cluster(vecs: np.ndarray, k: int, seed: int) -> np.ndarray:
     order = np.argsort(first)
     remap = np.empty(raw.max() + 1, np.int64)
     remap[np.unique(raw)[order]] = np.arange(len(order))
-    return remap[raw]
+    return cast(np.ndarray, remap[raw])
 
 
 def _largest_remainder(budget: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:

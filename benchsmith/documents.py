@@ -48,7 +48,8 @@ class Document(BaseModel):
     path: str = Field(description="Path relative to the documents folder, POSIX style.")
     format: DocumentFormat
     title: str = Field(description="Declared title, else the first heading, else the file name.")
-    date: _dt.date | None = Field(default=None, description="Declared date if the file has one, else its modified date.")
+    date: _dt.date | None = Field(default=None, description="Declared date if the file has one, "
+                                                                "else its modified date.")
     content_hash: str = Field(description="sha256 of the file bytes.")
     text: str = Field(description="Plain text; headings on their own lines.")
     pages: list[PageSpan] = Field(default_factory=list, description="Page spans (PDF; empty for unpaged formats).")

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -190,12 +190,12 @@ class Embedder:
             model_dir = self._model_dir or find_model_dir()
             # A "Loading weights" bar on stderr would break the CLI's own progress display.
             bars_were_on = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated in transformers
             try:
                 model = SentenceTransformer(str(model_dir), device=self.device)
             finally:
                 if bars_were_on:
-                    hf_logging.enable_progress_bar()
+                    hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated in transformers
             # sentence-transformers 5 renamed the method; older releases only have the old name.
             dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             got = dim_of()
@@ -213,7 +213,7 @@ class Embedder:
         vecs = vecs / np.maximum(norms, 1e-12)  # an all-zero row (cannot happen with mean pooling) stays zero
         self.stats.model_calls += 1
         self.stats.texts_encoded += len(texts)
-        return vecs
+        return cast(np.ndarray, vecs)
 
     def close(self) -> None:
         """Close the cache database (the embedder still works from memory afterwards)."""

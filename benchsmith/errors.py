@@ -60,3 +60,17 @@ class PluginError(BenchsmithError):
         self.group = group
         self.entry_point = entry_point
         self.distribution = distribution
+
+
+TRANSIENT_REASONS = frozenset({"rate_limited", "timeout", "connection_error", "bad_response", "invalid_json",
+                               "schema_mismatch", "budget_exhausted", "http_408"})
+"""Failure codes that say nothing about the item: the endpoint was busy, down, slow or garbled,
+or the run's budget ran out. A rerun must try these again; a rule or a judge's "fail" is final."""
+
+
+def is_transient(reason: str | None) -> bool:
+    """True for a failure code (or `judge_error:<code>`) that a rerun should retry; 5xx included."""
+    if not reason:
+        return False
+    code = reason.split(":", 1)[1] if reason.startswith("judge_error:") else reason
+    return code in TRANSIENT_REASONS or (code.startswith("http_5") and code[5:].isdigit())

@@ -29,9 +29,9 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -335,7 +335,7 @@ def _write_file(root: Path, rel: str, data: bytes) -> dict[str, Any]:
 def _parquet_bytes(items: list[Item]) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(items_to_table(items), sink)
-    return sink.getvalue().to_pybytes()
+    return cast(bytes, sink.getvalue().to_pybytes())
 
 
 def _make_read_only(root: Path) -> None:
@@ -399,7 +399,7 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     clean_stale_temp(suite_dir)
     version = next_version(list_versions(suite_dir), spec.publish.versioning, today)
     target = suite_dir / version
-    created_at = datetime.now(timezone.utc).isoformat()
+    created_at = datetime.now(UTC).isoformat()
     counts = {
         "published": len(items),
         "rejected": len(rejected),
@@ -448,7 +448,8 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
         try:
             blob = json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default)
         except (TypeError, ValueError) as err:
-            raise PublishError(f"suite {spec.suite!r}: manifest cannot be written as JSON (usage/reports?): {err}") from None
+            raise PublishError(f"suite {spec.suite!r}: manifest cannot be written as JSON (usage/reports?): "
+                               f"{err}") from None
         _write_file(tmp, "manifest.json", (blob + "\n").encode("utf-8"))
         for d in (tmp / "data", tmp / "rejected", tmp):
             _fsync_dir(d)

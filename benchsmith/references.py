@@ -228,7 +228,7 @@ def load_reference(source: ReferenceSource, base_dir: Path | None = None) -> Ref
         spec = BUILTINS[src.builtin]
         path = builtin_path(src.builtin)
         fields = list(src.fields or spec.fields)
-        id_field = src.id_field or spec.id_field
+        id_field: str | None = src.id_field or spec.id_field
         shown = f"builtin:{src.builtin} ({path})"
     else:
         assert src.path is not None
@@ -373,7 +373,7 @@ def _open_rows(path: Path, shown: str, split: str | None) -> tuple[list[str], Ro
 
 def _text_handle(path: Path) -> io.TextIOBase:
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig")  # type: ignore[return-value]
+        return gzip.open(path, "rt", encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")  # noqa: SIM115
 
 

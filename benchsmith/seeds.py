@@ -67,8 +67,10 @@ class _BadEntry(Exception):
 
 def load_seeds(spec: SuiteSpec, *, skip_bad: bool = False) -> SeedLoadResult:
     """Read the seeds named by `spec.seeds` (path resolved against the spec's folder)."""
+    path = spec.seed_path  # a SpecError for a suite without `seeds` (a documents suite)
+    assert spec.seeds is not None
     label = spec.seeds.path.as_posix()
-    return load_seed_file(spec.seed_path, spec.seeds, skip_bad=skip_bad, label=label)
+    return load_seed_file(path, spec.seeds, skip_bad=skip_bad, label=label)
 
 
 def load_seed_file(path: Path | str, source: SeedSource | None = None, *, skip_bad: bool = False,
@@ -170,6 +172,7 @@ def _yaml_entries(path: Path, text: str) -> list[tuple[int, Any]]:
         loader.dispose()
 
     if isinstance(data, dict):
+        assert root is not None  # data is None when there is no root node
         extra = sorted(str(k) for k in data if k != "seeds")
         if "seeds" not in data or extra:
             detail = f"unknown key(s) {', '.join(extra)}" if extra else "no 'seeds' key"

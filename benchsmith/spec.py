@@ -98,7 +98,8 @@ class SelectionSpec(_Strict):
         default="top_score",
         description="'top_score': the best-judged items; 'diverse': cluster-balanced over embeddings, "
                     "best-judged first inside each cluster.")
-    clusters: int | None = Field(default=None, ge=2, description="Clusters for 'diverse' (default: chosen from the size).")
+    clusters: int | None = Field(default=None, ge=2,
+                                 description="Clusters for 'diverse' (default: chosen from the size).")
     overgenerate: float = Field(
         default=1.0, ge=1.0, le=10.0,
         description="Grow the pool of surviving items to target_items x this before selecting: 1.0 generates "
@@ -131,8 +132,10 @@ class ExecutionSpec(_Strict):
 class PublishSpec(_Strict):
     """Where and how versions are published."""
 
-    output_dir: Path = Field(default=Path("outputs"), description="Root of published suites (relative to the working directory).")
-    versioning: Literal["calendar", "sequential"] = Field(default="calendar", description="'calendar': 2026.11, 2026.11.1; 'sequential': v1, v2.")
+    output_dir: Path = Field(default=Path("outputs"),
+                             description="Root of published suites (relative to the working directory).")
+    versioning: Literal["calendar", "sequential"] = Field(
+        default="calendar", description="'calendar': 2026.11, 2026.11.1; 'sequential': v1, v2.")
     split: str = Field(default="test", pattern=r"^[A-Za-z0-9_]+$")
     license: str = Field(default="cc-by-4.0")
 
@@ -143,7 +146,8 @@ class SuiteSpec(_Strict):
     suite: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Suite name; lower case, digits, '-', '_', '.'.")
     description: str = ""
     seeds: SeedSource | None = Field(default=None, description="Seed prompts to expand (or `documents`).")
-    documents: DocumentSource | None = Field(default=None, description="Documents to build grounded items from (or `seeds`).")
+    documents: DocumentSource | None = Field(default=None,
+                                             description="Documents to build grounded items from (or `seeds`).")
     target_items: int = Field(ge=1, description="How many items the published version should hold.")
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     generators: list[StageSpec] = Field(min_length=1)

@@ -20,14 +20,14 @@ import asyncio
 import inspect
 from collections import Counter
 from collections.abc import Awaitable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchsmith.aio import gather_or_cancel
 from benchsmith.context import StageContext
 from benchsmith.errors import LLMOutputError, LLMRequestError
-from benchsmith.records import Item, Seed, Verdict
+from benchsmith.records import Item, Verdict
 from benchsmith.registry import Registry
 
 __all__ = ["GenerationFailure", "GenerationResult", "Generator", "ItemVerifier", "LLMVerifier", "StageConfig",
@@ -156,7 +156,7 @@ class ItemVerifier(Verifier):
         self.prepare(items, ctx)
         if inspect.iscoroutinefunction(self.check):
             async def one(item: Item) -> Verdict:
-                verdict = await self.check(item, ctx)  # type: ignore[misc]
+                verdict = await cast(Awaitable[Verdict], self.check(item, ctx))
                 ctx.progress(self.name, 1)
                 return verdict
             # BudgetExhausted / EndpointError / Ctrl-C end the stage with the other checks cancelled.

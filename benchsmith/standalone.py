@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchsmith.context import StageContext
+from benchsmith.fsutil import atomic_write_lines
+from benchsmith.pipeline import deciding_verdicts, ordered, run_stages
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.references import Record, ReferenceCorpusError, read_records
-from benchsmith.context import StageContext
-from benchsmith.pipeline import deciding_verdicts, ordered, run_stages
 from benchsmith.stages import Verifier, verifiers
 
 TEXT_PREVIEW = 200
@@ -146,13 +147,9 @@ def contamination_report(inputs: Inputs, verdicts: Sequence[Verdict]) -> list[di
 
 
 def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """Write the report atomically enough for a CLI: to a sibling temp file, then rename."""
+    """Write the report atomically: readers see the old report or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    atomic_write_lines(path, lambda: (json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def verdict_counts(rows: Sequence[dict[str, Any]]) -> Counter[str]:

@@ -13,12 +13,24 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, create_engine, delete, event, func, select,
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
@@ -28,8 +40,8 @@ from benchsmith.errors import BenchsmithError
 from benchsmith.funnel import Funnel
 from benchsmith.records import Item
 
-RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
-_FINAL_STATUSES = ("succeeded", "failed", "interrupted")
+RunStatus = Literal["running", "succeeded", "failed", "interrupted", "crashed"]
+_FINAL_STATUSES = ("succeeded", "failed", "interrupted", "crashed")
 DB_FILENAME = "workspace.db"
 
 
@@ -38,14 +50,14 @@ class StoreError(BenchsmithError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite keeps no time zone: values come back naive but were written in UTC.
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -215,6 +227,20 @@ class Store:
             row.usage = _json_dict(usage, "usage")
             row.error = error
             return RunInfo.from_row(row)
+
+    def mark_crashed(self) -> list[str]:
+        """Close every run still 'running' as 'crashed'; returns their ids.
+
+        Call it holding the workspace lock: no live run can then be 'running', so these are
+        runs whose process was killed (or died) before it could record how it ended.
+        """
+        with self.session() as s:
+            rows = list(s.scalars(select(RunRow).where(RunRow.status == "running")))
+            for row in rows:
+                row.status = "crashed"
+                row.finished_at = _now()
+                row.error = "the run's process ended without recording an outcome (killed or crashed)"
+            return [row.id for row in rows]
 
     def run(self, run_id: str) -> RunInfo:
         """One run by id."""

@@ -103,7 +103,8 @@ _LETTER = re.compile(r"^\(?([A-Za-z])[).:]?$")
 
 
 def mcq_answer_index(item: Item) -> int | None:
-    """Index of the correct choice: the answer is a choice's text (up to case/spacing) or its letter ('B', '(b)', 'B.')."""
+    """Index of the correct choice: the answer is a choice's text (up to case and spacing) or its letter
+    ('B', '(b)', 'B.'); None when it is neither."""
     answer = item.reference_answer.strip()
     normed = [normalize_text(c, strip_punctuation=False) for c in item.choices]
     target = normalize_text(answer, strip_punctuation=False)

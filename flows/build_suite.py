@@ -19,16 +19,20 @@ import asyncio
 import math
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from prefect import task
 from prefect.context import TaskRunContext
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, Field
 
 import benchsmith
+from benchsmith import progress
 from benchsmith.documents import Chunk, Corpus
-from benchsmith.errors import BudgetExhausted
+from benchsmith.errors import BudgetExhausted, is_transient
+from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
 from benchsmith.funnel import Funnel
 from benchsmith.pipeline import ordered, run_stages
 from benchsmith.records import Item, Seed, content_hash
@@ -36,8 +40,6 @@ from benchsmith.reports import stage_reports
 from benchsmith.selection import SELECT_STAGE, select_items
 from benchsmith.spec import SuiteSpec
 from benchsmith.stages import GenerationFailure, GenerationResult, Verifier, generators, verifiers
-from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
-from benchsmith import progress
 
 StopReason = Literal["target_reached", "budget_exhausted", "max_rounds", "sources_exhausted"]
 
@@ -56,14 +58,33 @@ def _key_value(value: Any) -> Any:
     return value
 
 
-def _task_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Cache key from the task's name and the content of its inputs (plus the code version)."""
+def task_key(task_name: str, parameters: dict[str, Any]) -> str:
+    """Cache key from a task's name and the content of its inputs (plus the code version)."""
     parts = [(name, _key_value(value)) for name, value in sorted(parameters.items()) if name not in _UNKEYED]
     run = parameters.get("run")
     if isinstance(run, RunConfig):
         parts.append(("spec", _key_value(run.spec)))
         parts.append(("output_dir", str(run.output_dir)))
-    return f"benchsmith-{context.task.name}-{content_hash(benchsmith.__version__, parts, length=32)}"
+    return f"benchsmith-{task_name}-{content_hash(benchsmith.__version__, parts, length=32)}"
+
+
+def _task_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    return task_key(context.task.name, parameters)
+
+
+def forget(task_name: str, parameters: dict[str, Any]) -> None:
+    """Drop a task's persisted result, so that the next run with the same inputs runs it again.
+
+    For results that hold transient failures (rate limits, 5xx, timeouts, invalid JSON,
+    a spent budget): this run uses them as they are, but they must not be replayed as
+    final. The LLM response cache still holds every answer that succeeded, so the rerun
+    sends exactly the calls that failed.
+    """
+    storage = PREFECT_LOCAL_STORAGE_PATH.value()
+    if storage:
+        key = task_key(task_name, parameters)
+        for path in (Path(storage) / key, Path(storage) / f"{key}.lock"):
+            path.unlink(missing_ok=True)
 
 
 _cached: dict[str, Any] = dict(cache_key_fn=_task_key, persist_result=True, retries=0)
@@ -72,9 +93,17 @@ _cached: dict[str, Any] = dict(cache_key_fn=_task_key, persist_result=True, retr
 class GenerateOutput(TaskUsage):
     result: GenerationResult = Field(default_factory=GenerationResult)
 
+    def transient(self) -> int:
+        """Generation attempts that failed for a reason a rerun should retry."""
+        return sum(1 for f in self.result.failures if is_transient(f.reason))
+
 
 class VerifyOutput(TaskUsage):
     items: list[Item] = Field(default_factory=list)
+
+    def transient(self) -> int:
+        """Items dropped for a reason a rerun should retry (a judge call that failed, a spent budget)."""
+        return sum(1 for it in self.items if not it.passed and is_transient(it.failed_verdict.reason))  # type: ignore[union-attr]
 
 
 @task(name="generate", **_cached)
@@ -236,13 +265,19 @@ async def _map(task_fn: Any, calls: list[dict[str, Any]], distributed: bool) -> 
 
     In process, the shards share this event loop and with it each endpoint's in-flight limit.
     Large arguments are `quote`d: Prefect would otherwise walk every item looking for futures.
+    A result holding transient failures is used, then forgotten (`forget`).
     """
     if distributed:
         # Dask pickles the arguments itself (Prefect's quote() would reach the worker unresolved).
         futures = [task_fn.submit(**kw) for kw in calls]
-        return await asyncio.to_thread(lambda: [f.result() for f in futures])
-    quoted = [{k: quote(v) if isinstance(v, (list, Corpus)) else v for k, v in kw.items()} for kw in calls]
-    return list(await asyncio.gather(*(task_fn(**kw) for kw in quoted)))
+        outs = await asyncio.to_thread(lambda: [f.result() for f in futures])
+    else:
+        quoted = [{k: quote(v) if isinstance(v, (list, Corpus)) else v for k, v in kw.items()} for kw in calls]
+        outs = list(await asyncio.gather(*(task_fn(**kw) for kw in quoted)))
+    for kw, out in zip(calls, outs):
+        if out.transient():
+            forget(task_fn.name, kw)
+    return outs
 
 
 async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus: Corpus | None,
@@ -271,7 +306,8 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
             stop_reason = "budget_exhausted"
             break
         rounds += 1
-        sink.message(f"round {round_index + 1}: asking for {n} candidates ({kept_count}/{spec.target_items} kept so far)")
+        sink.message(f"round {round_index + 1}: asking for {n} candidates "
+                     f"({kept_count}/{spec.target_items} kept so far)")
         # Per-document quotas count the items of earlier rounds: a task input, so part of its cache key.
         counts = dict(Counter(d for it in items.values() for d in it.metadata.get("document_ids", [])))
         k = max(1, math.ceil(n / shard_size))

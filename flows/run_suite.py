@@ -23,19 +23,22 @@ from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchsmith import progress
 from benchsmith.coverage import coverage_report
 from benchsmith.documents import Chunk, Corpus
+from benchsmith.errors import SpecError
+from benchsmith.flows import prefect_api
+from benchsmith.flows.build_suite import RunOutcome, build_suite
+from benchsmith.flows.ingest import ingest_task
+from benchsmith.flows.prefect_api import LocalPrefectAPI
+from benchsmith.flows.run_context import RunConfig
 from benchsmith.llm.endpoints import ROLES, resolve_endpoint
 from benchsmith.publish import PublishResult, publish_version
 from benchsmith.records import Seed
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
 from benchsmith.spec import SuiteSpec, TaskRunnerName
 from benchsmith.store import Store
-from benchsmith.flows import prefect_api
-from benchsmith.flows.build_suite import RunOutcome, build_suite
-from benchsmith.flows.ingest import ingest_task
-from benchsmith.flows.prefect_api import LocalPrefectAPI
-from benchsmith.flows.run_context import RunConfig
+from benchsmith.workspace_lock import LockInfo, workspace_lock
 
 
 class RunReport(BaseModel):
@@ -145,6 +148,10 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     runner_name: TaskRunnerName = task_runner or ("dask" if dask_address else spec.execution.task_runner)
     address = dask_address or spec.execution.dask_address
     distributed = runner_name == "dask"
+    if distributed and address and _embedded_needed(spec):
+        raise SpecError(f"{spec.source_path or '<spec>'}: execution on the Dask cluster at {address} needs a real "
+                        "LLM endpoint for every role (llm.<role>.base_url or OPENAI_BASE_URL): the embedded "
+                        "llama.cpp server listens on this machine's 127.0.0.1, which remote workers cannot reach")
     # The local Prefect API takes seconds to come up: start it first, wait for it last.
     api = LocalPrefectAPI().start() if prefect_api.needed() else None
     try:
@@ -155,7 +162,13 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
         out_root = (output_dir or spec.publish.output_dir).resolve()
         run = RunConfig(spec=spec, workspace=workspace, output_dir=out_root, run_token=uuid.uuid4().hex,
                         processes=spec.execution.dask_workers if distributed and not address else 1)
-        with Store.open(workspace) as store:
+        def took_over(previous: LockInfo) -> None:
+            progress.sink().message(f"taking over the workspace lock of {previous.describe()}, which is no longer "
+                                    "running")
+
+        with workspace_lock(workspace, suite=spec.suite, on_takeover=took_over), Store.open(workspace) as store:
+            for crashed in store.mark_crashed():
+                progress.sink().message(f"run {crashed} ended without recording an outcome: marked crashed")
             run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
             try:
                 storage = str(workspace / "task-results")

@@ -27,11 +27,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from benchsmith.documents import Chunk
 from benchsmith.aio import gather_or_cancel
+from benchsmith.documents import Chunk
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
-from benchsmith.records import Citation, Item, Lineage, content_hash
-from benchsmith.stages import GenerationFailure, GenerationResult, Generator, StageConfig, StageContext, generators
 from benchsmith.generators.document_prompts import (
     ITEM_KINDS,
     QUESTION_TYPES,
@@ -43,6 +41,8 @@ from benchsmith.generators.document_prompts import (
     passage_tag,
 )
 from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, QuoteMatch, content_words, locate_quote, support_score
+from benchsmith.records import Citation, Item, Lineage, content_hash
+from benchsmith.stages import GenerationFailure, GenerationResult, Generator, StageConfig, StageContext, generators
 from benchsmith.text import clean_text, is_placeholder
 
 if TYPE_CHECKING:

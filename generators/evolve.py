@@ -25,6 +25,15 @@ from pydantic import ConfigDict, Field, field_validator
 
 from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
+from benchsmith.generators.evolve_prompts import (
+    ALL_OPERATORS,
+    IN_BREADTH_OPERATORS,
+    build_messages,
+    clean_code_answer,
+    copies_example,
+    normalise,
+    output_schema,
+)
 from benchsmith.records import Item, Lineage, Seed, content_hash
 from benchsmith.stages import (
     GenerationFailure,
@@ -35,15 +44,6 @@ from benchsmith.stages import (
     generators,
 )
 from benchsmith.text import clean_text, is_placeholder
-from benchsmith.generators.evolve_prompts import (
-    ALL_OPERATORS,
-    IN_BREADTH_OPERATORS,
-    build_messages,
-    clean_code_answer,
-    copies_example,
-    normalise,
-    output_schema,
-)
 
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_factory import make_spec
 
 from benchsmith.store import Store
-from suite_factory import make_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,3 +99,34 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], \
             f"llama.cpp server {pid} outlived the run"
     assert not (tmp_path / "outputs" / "coding-mini").exists()
+
+
+@pytest.mark.slow
+def test_one_run_per_workspace_and_a_killed_runs_lock_is_taken_over(tmp_path: Path, fake_llm: Any) -> None:
+    fake_llm.configure(latency_s=0.5)
+    spec = make_spec(tmp_path, fake_llm, llm={
+        "generator": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5},
+        "judge": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5}, "concurrency": 2})
+    first = cli("run", str(spec.source_path), cwd=tmp_path)
+    wait_for(lambda: fake_llm.stats()["requests"] >= 2 or first.poll() is not None, 120, "the first run's requests")
+    assert first.poll() is None, first.communicate()[0]
+
+    started = time.monotonic()
+    second = cli("run", str(spec.source_path), cwd=tmp_path)
+    output = second.communicate(timeout=60)[0]
+    assert second.returncode == 1, output
+    assert time.monotonic() - started < 30, "the second run must not wait for the first"
+    assert "is in use by" in output and f"pid {first.pid}" in output and "started" in output, output
+
+    os.killpg(first.pid, signal.SIGKILL)  # a crash: no clean-up at all
+    first.wait(timeout=30)
+    fake_llm.configure(latency_s=0.0)
+    third = cli("run", str(spec.source_path), cwd=tmp_path)
+    output = third.communicate(timeout=240)[0]
+    assert third.returncode == 0, output
+    assert f"taking over the workspace lock of a run of suite {spec.suite!r} (pid {first.pid}" in output, output
+    assert "published version" in output
+    with Store.open(tmp_path / ".benchsmith") as store:
+        statuses = [r.status for r in store.runs(spec.suite)]
+    # The SIGKILLed run never finished: it is recorded as crashed, not left 'running' forever.
+    assert sorted(statuses) == ["crashed", "succeeded"], statuses

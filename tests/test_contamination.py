@@ -13,14 +13,14 @@ import pytest
 from pydantic import ValidationError
 
 from benchsmith.embeddings import Embedder
+from benchsmith.index import ngrams
+from benchsmith.index.ngrams import NgramIndex, TokenHasher, load_or_build, ngram_overlap, token_hashes, tokenize
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.references import ReferenceCorpusError, ReferenceSource, load_reference
 from benchsmith.stages import StageContext, verifiers
-from benchsmith.index import ngrams
 from benchsmith.verifiers.contamination import Contamination
-from benchsmith.index.ngrams import NgramIndex, TokenHasher, load_or_build, ngram_overlap, token_hashes, tokenize
 
 LIN = Lineage(generator="test")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from suite_factory import make_spec
 
 from benchsmith.flows.run_suite import run_suite
-from suite_factory import make_spec
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from benchsmith.embeddings import Embedder
+from benchsmith.index.groups import UnionFind, choose_keepers, groups_from_pairs
+from benchsmith.index.neighbours import VectorIndex, similar_pairs
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.stages import StageContext, verifiers
 from benchsmith.verifiers.dedup import ExactDedup, SemanticDedup
-from benchsmith.index.groups import UnionFind, choose_keepers, groups_from_pairs
-from benchsmith.index.neighbours import VectorIndex, similar_pairs
 
 LIN = Lineage(generator="test")
 

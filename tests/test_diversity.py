@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.diversity import cluster_labels, render_diversity_markdown, select_diverse
+from benchsmith.records import Item, Lineage, Verdict
 
 LIN = Lineage(generator="test")
 TOPICS = [

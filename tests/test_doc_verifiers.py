@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from docqa_factory import chunk_paragraphs, make_document
 
-from benchsmith.records import Citation, Item, Lineage
 from benchsmith.documents import Corpus
+from benchsmith.records import Citation, Item, Lineage
 from benchsmith.stages import StageContext, verifiers
 from benchsmith.verifiers.answerability import Answerability, Specificity, closed_book_agreement
 from benchsmith.verifiers.mcq import McqSanity

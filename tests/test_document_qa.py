@@ -13,10 +13,16 @@ from docqa_factory import chunk_paragraphs, filler, make_document
 from pydantic import ValidationError
 
 from benchsmith.documents import Chunk, Corpus, Document
+from benchsmith.generators.document_prompts import build_messages, output_schema, passage_tag
+from benchsmith.generators.document_qa import (
+    DocumentQA,
+    DocumentQAConfig,
+    build_citations,
+    fact_candidates,
+    plan_requests,
+)
 from benchsmith.records import Seed
 from benchsmith.stages import StageContext, generators
-from benchsmith.generators.document_prompts import build_messages, output_schema, passage_tag
-from benchsmith.generators.document_qa import DocumentQA, DocumentQAConfig, build_citations, fact_candidates, plan_requests
 from benchsmith.verifiers.grounding import Grounding
 
 LONG = make_document("manual/operations.md", [filler("manual", i) for i in range(40)])
@@ -61,7 +67,8 @@ def test_plan_is_deterministic_and_does_not_depend_on_chunk_order() -> None:
     cfg = DocumentQAConfig()
     a = plan_requests(CHUNKS, 20, 0, 5, cfg)
     b = plan_requests(list(reversed(CHUNKS)), 20, 0, 5, cfg)
-    sig = lambda plan: [(r.question_type, r.kind, tuple(c.id for c in r.chunks), r.cache_salt) for r in plan]
+    def sig(plan: list) -> list:
+        return [(r.question_type, r.kind, tuple(c.id for c in r.chunks), r.cache_salt) for r in plan]
     assert sig(a) == sig(b)
     assert sig(a) != sig(plan_requests(CHUNKS, 20, 0, 6, cfg))
     assert len({r.cache_salt for r in a}) == 20

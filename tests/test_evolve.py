@@ -11,14 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from benchsmith.errors import EndpointError, SpecError
+from benchsmith.generators.evolve import Evolve, EvolveConfig, plan_chains
+from benchsmith.generators.evolve_prompts import ALL_OPERATORS, EXAMPLES, build_messages, clean_code_answer
 from benchsmith.llm.client import LLMClient
-from benchsmith.process import free_port
 from benchsmith.llm.usage import CallBudget
+from benchsmith.process import free_port
 from benchsmith.records import Seed, content_hash
 from benchsmith.spec import load_spec, parse_spec
 from benchsmith.stages import GenerationResult, StageContext, generators
-from benchsmith.generators.evolve import Evolve, EvolveConfig, plan_chains
-from benchsmith.generators.evolve_prompts import ALL_OPERATORS, EXAMPLES, build_messages, clean_code_answer
 from benchsmith.text import clean_text
 
 SEEDS = [

@@ -9,13 +9,13 @@ from typing import Any
 
 import datasets
 import pytest
+from suite_factory import SEEDS, make_spec
 
 from benchsmith.errors import EndpointError
+from benchsmith.flows.run_suite import run_suite
 from benchsmith.process import free_port
 from benchsmith.publish import verify_version
 from benchsmith.store import Store
-from benchsmith.flows.run_suite import run_suite
-from suite_factory import SEEDS, make_spec
 
 pytestmark = pytest.mark.usefixtures("prefect_local_api")
 

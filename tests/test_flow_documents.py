@@ -10,9 +10,9 @@ import datasets
 import pytest
 import yaml
 
+from benchsmith.flows.run_suite import run_suite
 from benchsmith.ingest import ingest_folder
 from benchsmith.spec import load_spec
-from benchsmith.flows.run_suite import run_suite
 
 pytestmark = pytest.mark.usefixtures("prefect_local_api")
 

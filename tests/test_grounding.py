@@ -10,10 +10,10 @@ import pytest
 from docqa_factory import chunk_paragraphs, make_document
 from pydantic import ValidationError
 
-from benchsmith.records import Citation, Item, Lineage
 from benchsmith.documents import Corpus
-from benchsmith.stages import StageContext, verifiers
 from benchsmith.quotes import locate_quote, support_score
+from benchsmith.records import Citation, Item, Lineage
+from benchsmith.stages import StageContext, verifiers
 from benchsmith.verifiers.grounding import Grounding, GroundingConfig
 
 DOC = make_document("handbook/leave.md", [

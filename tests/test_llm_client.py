@@ -21,11 +21,11 @@ from benchsmith.errors import (
     SpecError,
 )
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
-from benchsmith.llm.grammar import grammar_friendly
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import OPENAI_URL, build_clients, resolve_endpoint
-from benchsmith.process import free_port
+from benchsmith.llm.grammar import grammar_friendly
 from benchsmith.llm.usage import CallBudget, UsageMeter
+from benchsmith.process import free_port
 from benchsmith.spec import EndpointSpec, LLMSpec
 from benchsmith.testing.fake_openai import FakeOpenAIServer, instance
 

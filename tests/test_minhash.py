@@ -9,11 +9,18 @@ import pytest
 from datasketch import LeanMinHash, MinHash
 from pydantic import ValidationError
 
+from benchsmith.index.minhash import (
+    estimated_jaccard,
+    lean_minhashes,
+    lexical_pairs,
+    shingle_texts,
+    signatures,
+    tokenize,
+)
 from benchsmith.records import Item, Lineage, Verdict
 from benchsmith.stages import StageContext, verifiers
-from benchsmith.index.minhash import estimated_jaccard, lean_minhashes, lexical_pairs, shingle_texts, signatures, tokenize
-from benchsmith.verifiers.minhash import MinHashDedup
 from benchsmith.text import normalize_text
+from benchsmith.verifiers.minhash import MinHashDedup
 
 LIN = Lineage(generator="test")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +19,7 @@ from benchsmith.errors import SpecError
 from benchsmith.funnel import Funnel
 from benchsmith.publish import publish_version
 from benchsmith.records import Item, Lineage, Verdict
+from benchsmith.references import ReferenceCorpusError
 from benchsmith.spec import PublishSpec, SeedSource, StageSpec, SuiteSpec
 from benchsmith.stages import StageContext, verifiers
 from benchsmith.verifiers import novelty
@@ -169,21 +170,22 @@ def test_extra_corpora_jsonl_and_parquet(tmp_path, embedder) -> None:
         {"task_id": "T/2", "question": V2[1]}]))
     pq.write_table(pa.table({"text": [V1[1]]}), tmp_path / "other.parquet")
     stage = Novelty({"versions": False, "corpora": [
-        {"path": str(jsonl), "field": "question", "id_field": "task_id", "name": "public"},
-        {"path": str(tmp_path / "other.parquet"), "field": "text"}]})
+        {"path": str(jsonl), "fields": ["question"], "id_field": "task_id", "name": "public"},
+        {"path": str(tmp_path / "other.parquet"), "fields": ["text"]}]})
     ctx, counting = context(tmp_path, embedder, suite=None)
     verdicts = run(stage, [make(V2[1], answer="x"), make(V1[1], answer="y"), make(NOVEL)], ctx)
     assert [v.passed for v in verdicts] == [False, False, True]
     assert verdicts[0].reason == "seen_in_corpus"
     assert verdicts[0].details["corpus"] == "public" and verdicts[0].details["matched_id"] == "T/2"
-    assert verdicts[1].details["corpus"] == "other.parquet" and verdicts[1].details["matched_id"] == "0"
-    assert len(counting.texts) == 3 + 3  # the non-string row is skipped
+    assert verdicts[1].details["corpus"] == "other" and verdicts[1].details["matched_id"] == "0"
+    # The one corpus reader stringifies a non-string value (42), as contamination does (`non_string: error` refuses it).
+    assert len(counting.texts) == 3 + 3 + 1
 
-    missing_field = Novelty({"versions": False, "corpora": [{"path": str(jsonl), "field": "prompt"}]})
-    with pytest.raises(SpecError, match=r"public\.jsonl.*no field 'prompt'.*question"):
+    missing_field = Novelty({"versions": False, "corpora": [{"path": str(jsonl), "fields": ["prompt"]}]})
+    with pytest.raises(ReferenceCorpusError, match=r"public\.jsonl: field 'prompt' not found.*question"):
         run(missing_field, [make(NOVEL)], ctx)
     missing_file = Novelty({"versions": False, "corpora": [{"path": str(tmp_path / "nope.jsonl")}]})
-    with pytest.raises(SpecError, match="nope.jsonl does not exist"):
+    with pytest.raises(ReferenceCorpusError, match="nope.jsonl: file not found"):
         run(missing_file, [make(NOVEL)], ctx)
 
 

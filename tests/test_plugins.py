@@ -48,14 +48,14 @@ PLUGIN_MODULE = '''\
 
 from pydantic import Field
 
-from benchsmith.stages import StageConfig, Verifier, verifiers
+from benchsmith.stages import ItemVerifier, StageConfig, Verifier, verifiers
 
 
 class ShoutConfig(StageConfig):
     max_caps_ratio: float = Field(default=0.5, ge=0, le=1, description="Largest share of upper-case letters.")
 
 
-class Shout(Verifier):
+class Shout(ItemVerifier):
     """Drops prompts that are mostly upper case.
 
     No decorator: the registry registers it under its entry point's name.
@@ -63,13 +63,10 @@ class Shout(Verifier):
 
     Config = ShoutConfig
 
-    async def verify(self, items, ctx):
-        out = []
-        for item in items:
-            letters = [c for c in item.prompt if c.isalpha()] or ["a"]
-            ratio = sum(c.isupper() for c in letters) / len(letters)
-            out.append(self.keep(ratio <= self.config.max_caps_ratio, score=ratio, reason="shouting"))
-        return out
+    def check(self, item, ctx):
+        letters = [c for c in item.prompt if c.isalpha()] or ["a"]
+        ratio = sum(c.isupper() for c in letters) / len(letters)
+        return self.verdict(ratio <= self.config.max_caps_ratio, score=ratio, reason="shouting")
 
 
 @verifiers.register("whisper")
@@ -79,7 +76,7 @@ class Whisper(Verifier):
     scope = "set"
 
     async def verify(self, items, ctx):
-        return [self.keep(any(c.isupper() for c in item.prompt), reason="whispering") for item in items]
+        return [self.verdict(any(c.isupper() for c in item.prompt), reason="whispering") for item in items]
 '''
 
 
@@ -273,7 +270,7 @@ class {cls}(Verifier):
     """A test stage."""
 
     async def verify(self, items, ctx):
-        return [self.keep(True) for _ in items]
+        return [self.verdict(True) for _ in items]
 '''
 
 
@@ -344,3 +341,25 @@ def test_registry_reports_import_failure_and_name_clash(plugin_site: Path) -> No
 
     with pytest.raises(UnknownNameError, match=r"(?s)Known verifiers: clash, fine.*boom at import"):
         reg.get("nope")
+
+
+def test_plugin_stage_runs_through_the_base_class_loop(shout_plugin: str, tmp_path: Path) -> None:
+    # The plugin only writes `check`; the base class runs it, counts its drops and reports progress.
+    script = '''
+import asyncio, json
+from benchsmith.context import StageContext
+from benchsmith.pipeline import run_stages
+from benchsmith.records import Item, Lineage
+from benchsmith.stages import verifiers
+stage = verifiers.get("shout")({"max_caps_ratio": 0.3})
+items = [Item.create(prompt=p, reference_answer="x", lineage=Lineage(generator="t"))
+         for p in ["WHAT IS TWO PLUS TWO?", "What is two plus two?"]]
+seen = []
+out = asyncio.run(run_stages([stage], items, StageContext(progress=lambda s, n: seen.append((s, n)))))
+print(json.dumps({"passed": [it.passed for it in out], "reasons": [it.verdicts[0].reason for it in out],
+                  "drops": dict(stage.drops), "done": sum(n for _, n in seen)}))
+'''
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {"passed": [False, True], "reasons": ["shouting", None], "drops": {"shouting": 1}, "done": 2}

@@ -22,8 +22,19 @@ import yaml
 from benchsmith.errors import PublishError
 from benchsmith.funnel import Funnel
 from benchsmith.publish import (
-    CITATION_TYPE, ITEM_SCHEMA, LINEAGE_TYPE, VERDICT_TYPE, clean_stale_temp, commit_folder, item_to_row, items_to_table,
-    latest_version, publish_version, read_items, row_to_item, verify_version,
+    CITATION_TYPE,
+    ITEM_SCHEMA,
+    LINEAGE_TYPE,
+    VERDICT_TYPE,
+    clean_stale_temp,
+    commit_folder,
+    item_to_row,
+    items_to_table,
+    latest_version,
+    publish_version,
+    read_items,
+    row_to_item,
+    verify_version,
 )
 from benchsmith.records import Citation, Item, Lineage, Verdict
 from benchsmith.spec import PublishSpec, SeedSource, StageSpec, SuiteSpec

@@ -9,9 +9,8 @@ from pydantic import ValidationError
 
 from benchsmith.records import Item, Lineage
 from benchsmith.stages import StageContext, verifiers
-from benchsmith.text import mcq_answer_index
+from benchsmith.text import contains_phrase, mcq_answer_index, normalize_text
 from benchsmith.verifiers.rules import RuleChecks, RulesConfig, check_item
-from benchsmith.text import contains_phrase, normalize_text
 
 LIN = Lineage(generator="test")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchsmith.index.neighbours import VectorIndex, similar_pair_arrays, similar_pairs, train_centroids
 from benchsmith.records import Item, Lineage
 from benchsmith.verifiers.dedup import SemanticDedup
-from benchsmith.index.neighbours import VectorIndex, similar_pair_arrays, similar_pairs, train_centroids
 
 DIM = 384
 

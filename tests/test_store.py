@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,7 @@ def test_run_lifecycle(store: Store) -> None:
     run = store.run(run_id)
     assert run.status == "running"
     assert run.finished_at is None
-    assert run.started_at.tzinfo == timezone.utc
+    assert run.started_at.tzinfo == UTC
     assert run.spec_path == "suites/demo.yaml"
 
     funnel = Funnel()

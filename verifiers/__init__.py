@@ -5,8 +5,18 @@ Importing this package registers every stage with `benchsmith.stages.verifiers`
 `textnorm` (normalisation), `groups` (union-find, keeper choice), `neighbours` (faiss).
 """
 
-from benchsmith.verifiers import (answerability, contamination, dedup, grounding, judge, mcq, minhash, novelty, rules,
-                       self_contained)
+from benchsmith.verifiers import (
+                       answerability,
+                       contamination,
+                       dedup,
+                       grounding,
+                       judge,
+                       mcq,
+                       minhash,
+                       novelty,
+                       rules,
+                       self_contained,
+)
 
 __all__ = ["answerability", "contamination", "dedup", "grounding", "judge", "mcq", "minhash", "novelty", "rules",
            "self_contained"]

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from benchsmith.documents import Chunk
 from benchsmith.errors import LLMOutputError, LLMRequestError
+from benchsmith.quotes import claim_text, content_words
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import LLMVerifier, StageConfig, StageContext, verifiers
-from benchsmith.quotes import claim_text, content_words
 from benchsmith.text import mcq_answer_index, normalize_text
 
 _LETTERS = "ABCDEFGH"

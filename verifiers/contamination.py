@@ -26,7 +26,6 @@ cached answers are free.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,10 +37,10 @@ from pydantic import Field, field_validator
 
 from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
+from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
 from benchsmith.records import Item, Verdict
 from benchsmith.references import ReferenceCorpus, ReferenceSource, load_reference
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
 from benchsmith.text import ItemField, item_text
 
 Method = Literal["ngram", "embedding", "llm"]

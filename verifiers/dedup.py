@@ -13,10 +13,10 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
 from benchsmith.index.groups import choose_keepers, groups_from_pairs
 from benchsmith.index.neighbours import IndexKind, similar_pairs
+from benchsmith.records import Item, Verdict
+from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
 from benchsmith.text import ItemField, item_text, normalize_text
 
 

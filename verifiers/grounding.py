@@ -13,21 +13,16 @@ document offsets, so what the generator cites is what this stage checks.
 
 from __future__ import annotations
 
-import functools
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from rapidfuzz import fuzz
 
 from benchsmith.documents import Chunk, Document
+from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, claim_text, normalise_for_match, support_score
 from benchsmith.records import Citation, Item, Verdict
 from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
-from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, locate_quote, normalise_for_match, support_score, claim_text
-from benchsmith.text import mcq_answer_index
 
 # -- the stage ----------------------------------------------------------------------------
 

@@ -70,7 +70,8 @@ class JudgeConfig(StageConfig):
                              description="Weighted mean of the gating criteria needed to pass.")
     gating: list[Criterion] = Field(
         default_factory=lambda: ["clarity", "self_containedness", "answerability", "answer_correctness"],
-        min_length=1, description="Criteria that count toward the mean; difficulty is reported but not gating by default.")
+        min_length=1,
+        description="Criteria that count toward the mean; difficulty is reported but not gating by default.")
     weights: dict[Criterion, float] = Field(
         default_factory=dict, description="Weight per criterion in the mean (default 1.0 each).")
     min_scores: dict[Criterion, int] = Field(

@@ -8,7 +8,6 @@ are the same option.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field

@@ -9,9 +9,15 @@ import numpy as np
 from pydantic import Field
 
 from benchsmith.index.groups import choose_keepers, groups_from_pairs
-from benchsmith.index.minhash import (DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD, Shingles,
-                                      estimated_jaccard, lexical_pairs, permutations,
-                                      shingle_texts, signatures)
+from benchsmith.index.minhash import (
+    DEFAULT_NUM_PERM,
+    DEFAULT_SHINGLE_SIZE,
+    DEFAULT_THRESHOLD,
+    estimated_jaccard,
+    lexical_pairs,
+    shingle_texts,
+    signatures,
+)
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
 from benchsmith.text import ItemField, item_text

@@ -32,7 +32,9 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from benchsmith.errors import SpecError
+from benchsmith.fsutil import atomic_write, replacing
 from benchsmith.records import Item, Verdict
+from benchsmith.references import ReferenceSource, load_reference
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
 from benchsmith.text import ItemField, item_text
 
@@ -43,26 +45,12 @@ _EMBED_BATCH = 4096  # texts per encode() call while indexing a source: bounded 
 _SAFE_NAME = str.maketrans({c: "_" for c in '/\\:*?"<>| '})
 
 
-class CorpusSpec(StageConfig):
-    """An extra corpus new items must not repeat: a local JSONL, Parquet or CSV file."""
-
-    path: Path = Field(description="JSONL (one object per line), Parquet or CSV file.")
-    field: str = Field(default="prompt", min_length=1, description="Column/key holding the text to compare.")
-    id_field: str | None = Field(default=None, description="Column/key with a row id (default: 'id' if present, "
-                                                           "else the row number).")
-    name: str | None = Field(default=None, description="Name used in verdicts (default: the file name).")
-
-    @property
-    def label(self) -> str:
-        """How verdicts name this corpus."""
-        return self.name or self.path.name
-
-
 class NoveltyConfig(StageConfig):
     """What new items are compared against, and how similar is too similar."""
 
     threshold: float = Field(default=0.9, gt=0.0, le=1.0,
-                             description="Cosine similarity to an earlier item at or above which a new item is dropped.")
+                             description="Cosine similarity to an earlier item at or above which a new item "
+                                         "is dropped.")
     fields: list[ItemField] = Field(default_factory=lambda: ["prompt"], min_length=1,
                                     description="Item fields whose text is embedded (joined by newlines).")
     suite: str | None = Field(default=None, description="Suite whose published versions are checked "
@@ -70,7 +58,9 @@ class NoveltyConfig(StageConfig):
     output_dir: Path | None = Field(default=None, description="Root of published suites "
                                                               "(default: ctx.output_dir, else 'outputs').")
     versions: bool = Field(default=True, description="Check earlier published versions of the suite.")
-    corpora: list[CorpusSpec] = Field(default_factory=list, description="Extra corpora to check against.")
+    corpora: list[ReferenceSource] = Field(
+        default_factory=list, description="Extra corpora to check against, in the shape of contamination's "
+                                          "`references` (a path or built-in name, its fields, id field, name).")
     index_dir: Path | None = Field(default=None, description="Where the persisted index lives "
                                                              "(default: <workspace>/indexes/<suite>/novelty).")
     exact_max: int = Field(default=200_000, ge=1, description="Largest index searched exactly; IVF above.")
@@ -97,7 +87,7 @@ class Source:
     label: str
     fingerprint: str
     path: Path
-    corpus: CorpusSpec | None = None
+    corpus: ReferenceSource | None = None
 
 
 def version_sources(suite_dir: Path) -> list[Source]:
@@ -119,68 +109,24 @@ def version_sources(suite_dir: Path) -> list[Source]:
     return found
 
 
-def corpus_source(spec: CorpusSpec, base: Path | None = None) -> Source:
-    """A corpus file as a source; its fingerprint is size + modification time (cheap for big files)."""
-    path = spec.path if spec.path.is_absolute() or base is None else base / spec.path
-    if not path.is_file():
-        raise SpecError(f"novelty corpus {path} does not exist (config 'corpora', field 'path')")
-    st = path.stat()
-    return Source(key=f"corpus:{path.resolve()}#{spec.field}", kind="corpus", label=spec.label,
-                  fingerprint=f"{st.st_size}:{st.st_mtime_ns}", path=path, corpus=spec)
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        rows = []
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as err:
-                    raise SpecError(f"{path}:{n}: not a JSON object per line ({err})") from None
-                if not isinstance(row, dict):
-                    raise SpecError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-                rows.append(row)
-        return rows
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    if suffix == ".csv":
-        import pyarrow.csv as pcsv
-
-        return pcsv.read_csv(path).to_pylist()
-    raise SpecError(f"{path}: unsupported corpus format {suffix!r}; use .jsonl, .parquet or .csv")
+def corpus_source(spec: ReferenceSource, base: Path | None = None) -> Source:
+    """A reference corpus as a source, read by the one corpus reader (`benchsmith.references`)."""
+    src = spec.resolved(base)
+    corpus = load_reference(src)  # cached per process while the file is unchanged; errors name file and field
+    return Source(key=f"corpus:{corpus.source}#{'+'.join(corpus.fields)}", kind="corpus", label=corpus.name,
+                  fingerprint=corpus.fingerprint, path=Path(src.path) if src.path else Path(corpus.source), corpus=src)
 
 
 def read_source(source: Source, fields: Sequence[ItemField]) -> tuple[list[str], list[str]]:
-    """(ids, texts) of a source; rows whose text is missing or not a string are skipped."""
+    """(ids, texts) of a source; rows whose text is missing are skipped."""
     if source.kind == "version":
         from benchsmith.publish import read_items
 
         items = read_items(source.path)
         return [it.id for it in items], [item_text(it, fields) for it in items]
-    spec = source.corpus
-    assert spec is not None
-    rows = _read_rows(source.path)
-    if rows and not any(spec.field in r for r in rows):
-        keys = sorted({k for r in rows[:100] for k in r})
-        raise SpecError(f"novelty corpus {source.path}: no field {spec.field!r} "
-                        f"(fields found: {', '.join(keys) or 'none'})")
-    id_field = spec.id_field or ("id" if rows and "id" in rows[0] else None)
-    if spec.id_field and rows and not any(spec.id_field in r for r in rows):
-        raise SpecError(f"novelty corpus {source.path}: no id field {spec.id_field!r}")
-    ids, texts = [], []
-    for n, row in enumerate(rows):
-        text = row.get(spec.field)
-        if not isinstance(text, str) or not text.strip():
-            continue
-        ids.append(str(row.get(id_field, n)) if id_field else str(n))
-        texts.append(text)
-    return ids, texts
+    assert source.corpus is not None
+    corpus = load_reference(source.corpus)
+    return list(corpus.ids), list(corpus.texts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,15 +163,6 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class NoveltyIndex:
@@ -267,7 +204,7 @@ class NoveltyIndex:
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
         meta["updated_at"] = datetime.now(UTC).isoformat()
-        _atomic_write(self._meta_path, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        atomic_write(self._meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n", durable=True)
 
     def _load_rows(self, count: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
         vec_path, rows_path = self.directory / "vectors.f32", self.directory / "rows.jsonl"
@@ -291,8 +228,8 @@ class NoveltyIndex:
         if len(rows) < count:
             raise OSError("rows.jsonl is shorter than meta.json says")
         if extra_lines:  # an interrupted append: keep what meta.json vouches for
-            _atomic_write(rows_path, "".join(json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n"
-                                             for s, i in rows).encode("utf-8"))
+            atomic_write(rows_path, "".join(json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n"
+                                             for s, i in rows), durable=True)
         return vectors, rows
 
     # -- update ---------------------------------------------------------------------------
@@ -381,9 +318,9 @@ class NoveltyIndex:
     def _rewrite(self, vectors: np.ndarray, rows: Sequence[tuple[str, str]]) -> None:
         """Replace the row files (atomically, each) and drop the IVF file, which indexes old row numbers."""
         (self.directory / "index.faiss").unlink(missing_ok=True)
-        _atomic_write(self.directory / "vectors.f32", np.ascontiguousarray(vectors, np.float32).tobytes())
-        _atomic_write(self.directory / "rows.jsonl", "".join(
-            json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n" for s, i in rows).encode("utf-8"))
+        atomic_write(self.directory / "vectors.f32", np.ascontiguousarray(vectors, np.float32).tobytes(), durable=True)
+        atomic_write(self.directory / "rows.jsonl", "".join(
+            json.dumps({"source": s, "id": i}, ensure_ascii=False) + "\n" for s, i in rows), durable=True)
 
     def _append(self, vectors: np.ndarray, rows: Sequence[tuple[str, str]]) -> None:
         if not rows:
@@ -430,8 +367,8 @@ class NoveltyIndex:
             changed = False
         index.nprobe = self.nprobe
         if changed:  # the file is rewritten only when rows were added or the index was (re)trained
-            faiss.write_index(index, str(path) + ".tmp")
-            os.replace(str(path) + ".tmp", path)
+            with replacing(path) as tmp:
+                faiss.write_index(index, tmp)
             self._write_meta(meta)
         return index
 

@@ -48,7 +48,8 @@ class RulesConfig(StageConfig):
         default=12, ge=1,
         description="A normalised answer at least this long that appears verbatim in the prompt is an 'answer_leak'. "
                     "Shorter answers (numbers, single words) appear in honest questions too often to count.")
-    check_leftovers: bool = Field(default=True, description="Look for template/scaffold leftovers in prompt and answer.")
+    check_leftovers: bool = Field(default=True,
+                                  description="Look for template/scaffold leftovers in prompt and answer.")
     extra_leftover_patterns: list[str] = Field(
         default_factory=list, description="More regular expressions (case-insensitive) that mark a template leftover.")
     min_choices: int = Field(default=2, ge=2, description="MCQ items need at least this many choices.")

@@ -8,7 +8,6 @@ spacing do not matter), over the prompt and the options.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from pydantic import Field

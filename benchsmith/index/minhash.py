@@ -31,15 +31,12 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-from pydantic import Field
 
-from benchsmith.records import Item, Verdict
-from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
-from benchsmith.index.groups import choose_keepers, groups_from_pairs
-from benchsmith.text import ItemField, item_text
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 # Measured with `python bench/minhash_throughput.py --choose` on 1,200 near-duplicate pairs
 # (a word inserted or substituted, a courtesy prefix or suffix, case and punctuation, two
@@ -102,7 +99,7 @@ def _mix64(h: np.ndarray) -> np.ndarray:
     h = h * np.uint64(0xBF58476D1CE4E5B9)
     h = h ^ (h >> np.uint64(27))
     h = h * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
+    return cast(np.ndarray, h ^ (h >> np.uint64(31)))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -111,7 +108,7 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    return cast(np.ndarray, h ^ (h >> np.uint32(16)))
 
 
 _FOLD = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime: an odd multiplier for the fold
@@ -122,7 +119,7 @@ def _fold(token_hashes: np.ndarray) -> np.uint32:
     h = np.zeros(1, np.uint64)
     for t in token_hashes:
         h = h * _FOLD + t
-    return (_mix64(h) >> np.uint64(32)).astype(np.uint32)[0]
+    return cast(np.uint32, (_mix64(h) >> np.uint64(32)).astype(np.uint32)[0])
 
 
 @dataclass(frozen=True)
@@ -223,7 +220,7 @@ def signatures(shingles: Shingles, *, num_perm: int = DEFAULT_NUM_PERM, seed: in
     return sig
 
 
-def lean_minhashes(sig: np.ndarray, *, seed: int = 1) -> list:
+def lean_minhashes(sig: np.ndarray, *, seed: int = 1) -> list[LeanMinHash]:
     """datasketch `LeanMinHash` objects for signature rows (for use with other datasketch indexes)."""
     from datasketch import LeanMinHash
 

@@ -99,6 +99,7 @@ class VectorIndex:
             raise ValueError(f"nprobe must be >= 1, got {nprobe}")
         use_ivf = kind == "ivf" or (kind == "auto" and self.n > exact_max)
         # IVF needs training points; with very few vectors an exact index is the only sane choice.
+        index: faiss.Index
         if use_ivf and self.n >= 2:
             lists = nlist or min(int(_LISTS_PER_SQRT_N * math.sqrt(self.n)), self.n // _MIN_POINTS_PER_LIST)
             lists = max(1, min(lists, self.n))

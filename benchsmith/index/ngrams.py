@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 import xxhash
@@ -341,7 +342,7 @@ class NgramIndex:
 
     @property
     def n(self) -> int:
-        return int(self.meta["n"])  # type: ignore[call-overload]
+        return int(cast(int, self.meta["n"]))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -439,7 +440,7 @@ class NgramIndex:
 
         folder = Path(folder)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         keys = np.load(folder / "keys.npy", mmap_mode=mode)
         refs = np.load(folder / "refs.npy", mmap_mode=mode)
         if keys.dtype != np.uint64 or len(keys) != len(refs):

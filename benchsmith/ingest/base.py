@@ -252,6 +252,7 @@ def parse_date(value: Any) -> date | None:
                 d = date.fromisoformat(s[:10])
             except ValueError:
                 return None
+    assert d is not None  # every branch above set a date or returned
     return d if d.year >= 1900 else None
 
 

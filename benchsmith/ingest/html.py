@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
-from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
+from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
 
 from benchsmith.ingest.base import (
     Converted,
@@ -129,7 +129,7 @@ def convert_html(path: Path) -> Converted:
     title = squash(title_tag.get_text()) if title_tag else ""
     declared = None
     date_field = None
-    metas = {}
+    metas: dict[str, object] = {}
     for meta in soup.find_all("meta"):
         key = (meta.get("name") or meta.get("property") or meta.get("http-equiv") or "")
         if isinstance(key, str) and key and meta.get("content"):

@@ -134,7 +134,7 @@ def convert_pdf(path: Path) -> Converted:
         if declared:
             date_field = f"pdf:{key}"
             break
-    title = squash(meta.get("Title", "")) or None
+    doc_title = squash(meta.get("Title", "")) or None
     metadata: dict[str, object] = {"page_count": n_pages}
     if empty_pages:
         metadata["pages_without_text"] = empty_pages
@@ -143,5 +143,5 @@ def convert_pdf(path: Path) -> Converted:
     for key in ("Author", "Subject", "Producer"):
         if meta.get(key):
             metadata[key.lower()] = meta[key]
-    return Converted(text=text, title=title, declared_date=declared, date_field=date_field, pages=pages,
+    return Converted(text=text, title=doc_title, declared_date=declared, date_field=date_field, pages=pages,
                      sections=sections, metadata=metadata)

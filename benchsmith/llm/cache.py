@@ -20,14 +20,14 @@ synchronous and durable as soon as `put` returns.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from benchsmith.fsutil import atomic_write
 
 _FORMAT = 1
-_tmp_names = itertools.count()
 
 
 def canonical_json(obj: Any) -> str:
@@ -64,7 +64,7 @@ class ResponseCache:
             return None  # damaged by something outside us: a miss, and the next put rewrites it
         if not isinstance(entry, dict) or entry.get("format") != _FORMAT or not isinstance(entry.get("result"), dict):
             return None
-        return entry["result"]
+        return cast("dict[str, Any]", entry["result"])
 
     def put(self, key: str, result: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
         """Store `result` under `key` atomically (temporary file + rename)."""
@@ -73,23 +73,7 @@ class ResponseCache:
             os.makedirs(sub, exist_ok=True)
             self._made.add(sub)
         data = json.dumps({"format": _FORMAT, "result": result, "meta": meta or {}}, ensure_ascii=False)
-        # Unique per process and call: concurrent writers never share a temporary file.
-        tmp = os.path.join(sub, f".{key}.{os.getpid()}.{next(_tmp_names)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                view = memoryview(data.encode("utf-8"))
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-            os.replace(tmp, self._path(key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(self._path(key), data)
 
     def __contains__(self, key: str) -> bool:
         return os.path.exists(self._path(key))

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -173,6 +173,31 @@ def _salt_seed(cache_salt: str) -> int | None:
     return int.from_bytes(hashlib.sha256(cache_salt.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
 
 
+_Pool = tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, float, int], _Pool]] = (
+    weakref.WeakKeyDictionary())
+_pools_lock = threading.Lock()
+
+
+async def _close_when_loop_ends(loop: asyncio.AbstractEventLoop, key: tuple[str, str, float, int],
+                                client: openai.AsyncOpenAI) -> AsyncGenerator[None, None]:
+    """A suspended async generator whose clean-up closes the pool.
+
+    `asyncio.run` closes every open async generator (`shutdown_asyncgens`) while its
+    loop still runs, which is the last moment sockets can be closed cleanly: callers
+    that run each stage in its own `asyncio.run` leak no connections. (A loop closed
+    any other way drops the generator silently; its sockets close when collected.)
+    """
+    try:
+        yield
+    finally:
+        pools = _pools.get(loop) or {}
+        entry = pools.get(key)
+        if entry is not None and entry[0] is client:
+            pools.pop(key, None)
+        await client.close()
+
+
 class LLMClient:
     """Schema-constrained JSON completions from one OpenAI-compatible endpoint for one role."""
 
@@ -214,22 +239,31 @@ class LLMClient:
         self.budget = budget
         self.usage = usage if usage is not None else UsageMeter()
         self._api_key = api_key
-        self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]] = (
-            weakref.WeakKeyDictionary())
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMClient(role={self.role!r}, model={self.model!r}, base_url={self.base_url!r})"
 
     # -- transport ---------------------------------------------------------------------
 
+    def _pool_key(self) -> tuple[str, str, float, int]:
+        return (self.base_url, self._api_key, self.timeout_s, self.limiter.limit)
+
     async def _openai(self) -> openai.AsyncOpenAI:
-        """This event loop's AsyncOpenAI, with a connection pool sized for the concurrency."""
+        """This event loop's AsyncOpenAI for the endpoint, with a connection pool sized for the concurrency.
+
+        Shared by every client of the process on this loop with the same endpoint, key,
+        timeout and limit: the tasks of a run each build their own clients (budget and
+        usage are per task), and one pool per task would pile up idle keep-alive
+        connections at the endpoint (and reconnect for every task).
+        """
         loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
+        key = self._pool_key()
+        with _pools_lock:
+            _forget_closed_loops(_pools)
+            pools = _pools.setdefault(loop, {})
+            entry = pools.get(key)
         if entry is not None:
             return entry[0]
-        _forget_closed_loops(self._clients)
         n = self.limiter.limit
         timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
         # Keep-alive for every request we may have in flight (no reconnects under load), and
@@ -239,31 +273,15 @@ class LLMClient:
             timeout=timeout)
         client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
                                     timeout=timeout, http_client=http)
-        closer = self._close_when_loop_ends(loop, client)
+        closer = _close_when_loop_ends(loop, key, client)
         await closer.__anext__()
-        self._clients[loop] = (client, closer)
+        pools[key] = (client, closer)
         return client
 
-    async def _close_when_loop_ends(self, loop: asyncio.AbstractEventLoop,
-                                    client: openai.AsyncOpenAI) -> AsyncIterator[None]:
-        """A suspended async generator whose clean-up closes the pool.
-
-        `asyncio.run` closes every open async generator (`shutdown_asyncgens`) while its
-        loop still runs, which is the last moment sockets can be closed cleanly: callers
-        that run each stage in its own `asyncio.run` leak no connections. (A loop closed
-        any other way drops the generator silently; its sockets close when collected.)
-        """
-        try:
-            yield
-        finally:
-            entry = self._clients.get(loop)
-            if entry is not None and entry[0] is client:
-                self._clients.pop(loop, None)
-            await client.close()
-
     async def aclose(self) -> None:
-        """Close this event loop's connection pool now."""
-        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        """Close this event loop's connection pool for the endpoint now (shared: others reopen one)."""
+        pools = _pools.get(asyncio.get_running_loop()) or {}
+        entry = pools.pop(self._pool_key(), None)
         if entry is not None:
             await entry[1].aclose()
 
@@ -279,7 +297,7 @@ class LLMClient:
         return {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
 
     def _backoff(self, attempt: int, base: float) -> float:
-        d = min(self.backoff_max_s, base * (2 ** attempt))
+        d: float = min(self.backoff_max_s, base * (2 ** attempt))
         return d / 2 + random.uniform(0, d / 2)  # "equal jitter": spread retries, keep a floor
 
     async def _send(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
@@ -366,9 +384,10 @@ class LLMClient:
 
     # -- public ------------------------------------------------------------------------
 
-    async def complete_json(self, messages: list[dict[str, str]], schema: dict, *, schema_name: str = "answer",
-                            temperature: float | None = None, max_tokens: int | None = None,
-                            cache_salt: str = "") -> dict:
+    async def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], *,
+                            schema_name: str = "answer", temperature: float | None = None,
+                            max_tokens: int | None = None,
+                            cache_salt: str = "") -> dict[str, Any]:
         """Ask for a JSON object conforming to `schema`; return it parsed and validated.
 
         A cached answer is returned without any request. Otherwise one budget unit is

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import threading
 import importlib.metadata
 import logging
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Self
 
-from benchsmith.errors import EndpointError
 from benchsmith import process
+from benchsmith.errors import EndpointError
 
 log = logging.getLogger("benchsmith.llm")
 

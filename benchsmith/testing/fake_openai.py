@@ -176,7 +176,8 @@ def instance(schema: dict[str, Any], seed: str, path: str = "$", root: dict[str,
         if "maxItems" in s:
             n = min(n, int(s["maxItems"]))
         prefix = s.get("prefixItems") or []
-        items = s.get("items") if isinstance(s.get("items"), dict) else {}
+        raw_items = s.get("items")
+        items: dict[str, Any] = raw_items if isinstance(raw_items, dict) else {}
         out = [instance(prefix[i] if i < len(prefix) else items, seed, f"{path}[{i}]", root) for i in range(n)]
         if s.get("uniqueItems") and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in out):
             out = [v - i for i, v in enumerate(out)]  # numbers would all be the maximum
