@@ -13,6 +13,7 @@ from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchsmith.errors import BenchsmithError
@@ -29,7 +30,13 @@ WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", envvar="BENCHSM
 
 def _prepare_env(verbose: bool) -> None:
     """Settings read at import: quiet Prefect logs, no telemetry (there is no network), no download bars."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "ERROR")
+    # Prefect's own logs (task failures with tracebacks, "Crash detected!", "Error logging to API")
+    # stay off the console unless -v: benchsmith prints one clean `error:` line itself.
+    if verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    else:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
+        os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -37,19 +44,28 @@ def _prepare_env(verbose: bool) -> None:
 
 
 def _fail(err: BaseException, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {err}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
     return typer.Exit(code)
 
 
 @app.command()
-def validate(spec: SpecArg) -> None:
-    """Check a spec (fields, stage names and parameters, seed file) without running it."""
+def validate(
+    spec: SpecArg,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", help="The output folder the run would publish under (default: the spec's).")] = None,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+) -> None:
+    """Check a spec (fields, stage names and parameters, seed file, output and workspace folders) without
+    running it."""
+    from benchsmith.fsutil import check_writable_folder
     from benchsmith.llm.endpoints import ROLES, resolve_endpoint
     from benchsmith.seeds import load_seeds
     from benchsmith.spec import load_spec
 
     try:
         suite = load_spec(spec)
+        check_writable_folder(workspace, "workspace")
+        check_writable_folder(output_dir or suite.publish.output_dir, "output folder")
         if suite.documents is not None:
             source = _describe_documents(suite)
         else:
@@ -57,13 +73,13 @@ def validate(spec: SpecArg) -> None:
         endpoints = [resolve_endpoint(role, getattr(suite.llm, role)).describe() for role in ROLES]
     except BenchsmithError as err:
         raise _fail(err) from None
-    out.print(f"[green]ok[/] {spec}: suite [bold]{suite.suite}[/], {source}, "
+    out.print(f"[green]ok[/] {escape(str(spec))}: suite [bold]{escape(suite.suite)}[/], {escape(source)}, "
               f"target {suite.target_items} items, budget {suite.budget.max_llm_calls} LLM calls")
     out.print(f"  generators: {', '.join(g.name for g in suite.generators)}")
     out.print(f"  verifiers:  {', '.join(v.name for v in suite.verifiers) or '(none)'}; "
               f"dedup exact={suite.dedup.exact} semantic={suite.dedup.semantic} (threshold {suite.dedup.threshold})")
     for line in endpoints:
-        out.print(f"  {line}")
+        out.print(f"  {escape(line)}", highlight=False)
 
 
 def _describe_documents(suite: object) -> str:
@@ -75,7 +91,8 @@ def _describe_documents(suite: object) -> str:
     result = ingest_folder(suite.documents, suite.documents_path)
     chunks = chunk_documents(result.documents, suite.documents.chunk_tokens, suite.documents.overlap_tokens)
     for skipped in result.skipped:
-        out.print(f"  [yellow]skipped[/] {skipped.path}: {skipped.reason} {skipped.detail}".rstrip(), highlight=False)
+        what = f"{skipped.path}: {skipped.reason} {skipped.detail}".rstrip()
+        out.print(f"  [yellow]skipped[/] {escape(what)}", highlight=False)
     return f"{len(result.documents)} documents in {len(chunks)} chunks ({len(result.skipped)} files skipped)"
 
 
@@ -93,6 +110,9 @@ def run(
     task_runner: Annotated[str | None, typer.Option(
         "--task-runner", help="Where tasks run: 'in_process' (default) or 'dask' "
                               "(overrides the spec's execution.task_runner).")] = None,
+    ignore_tampered: Annotated[bool, typer.Option(
+        "--ignore-tampered", help="Build on the newest published version that still matches its manifest, "
+                                  "skipping (and naming) versions whose files were changed.")] = False,
     dask_address: Annotated[str | None, typer.Option(
         "--dask-address", help="Scheduler of an existing Dask cluster (tcp://host:8786); implies --task-runner dask. "
                                "Without it, dask starts a LocalCluster of execution.dask_workers processes.")] = None,
@@ -110,7 +130,7 @@ def run(
             raise SpecError(f"--task-runner: expected 'in_process' or 'dask', got {task_runner!r}")
     except BenchsmithError as err:
         raise _fail(err) from None
-    console.print(f"[bold]benchsmith[/] run [cyan]{suite.suite}[/]: target {suite.target_items} items, "
+    console.print(f"[bold]benchsmith[/] run [cyan]{escape(suite.suite)}[/]: target {suite.target_items} items, "
                   f"budget {suite.budget.max_llm_calls} LLM calls", highlight=False)
     from benchsmith.flows.run_suite import run_suite
 
@@ -118,6 +138,7 @@ def run(
         with progress.for_console(console) as sink, progress.installed(sink):
             report = run_suite(suite, workspace=workspace, new_version=new_version,
                                skip_bad_seeds=skip_bad_seeds, output_dir=output_dir,
+                               ignore_tampered=ignore_tampered,
                                task_runner=cast("TaskRunnerName | None", task_runner),  # checked above
                                dask_address=dask_address)
     except KeyboardInterrupt:
@@ -144,7 +165,7 @@ def _print_report(report: object) -> None:
     assert isinstance(report, RunReport)
     outcome = report.outcome
     for skipped in report.skipped_seeds:
-        console.print(f"[yellow]skipped seed[/] line {skipped.line}: {skipped.reason}", highlight=False)
+        console.print(f"[yellow]skipped seed[/] line {skipped.line}: {escape(skipped.reason)}", highlight=False)
     table = Table(title=f"funnel — {outcome.suite}", title_justify="left")
     for col, just in (("stage", "left"), ("in", "right"), ("kept", "right"), ("dropped", "right"),
                       ("reasons", "left")):
@@ -168,17 +189,17 @@ def _print_report(report: object) -> None:
                   f"{outcome.llm_calls} calls accounted, cached included); tasks ran {report.task_runner}",
                   highlight=False)
     for role, model in report.models.items():
-        out.print(f"  {role}: {model}", highlight=False)
+        out.print(f"  {role}: {escape(model)}", highlight=False)
     pub = report.publish
     if pub is None:
         out.print("[red]nothing survived the filters: no version published[/]")
     elif pub.status == "exists":
         out.print(f"version [bold]{pub.version}[/] already exists with this content: nothing new published "
-                  f"({pub.path}); use --new-version to publish it again")
+                  f"({escape(str(pub.path))}); use --new-version to publish it again")
     else:
         parent = f" (parent {pub.parent})" if pub.parent else ""
-        out.print(f"published version [bold green]{pub.version}[/]{parent}: {pub.path}")
-        out.print(f"  load it with: datasets.load_dataset({str(pub.path)!r})", highlight=False)
+        out.print(f"published version [bold green]{pub.version}[/]{escape(parent)}: {escape(str(pub.path))}")
+        out.print(f"  load it with: datasets.load_dataset({escape(repr(str(pub.path)))})", highlight=False)
 
 
 # --- standalone checks on any dataset ------------------------------------------------------
@@ -199,8 +220,6 @@ def _report_path(output: Path | None, file: Path, command: str) -> Path:
 
 
 def _summary_table(title: str, counts: list[tuple[str, int]], total: int) -> Table:
-    from rich.markup import escape
-
     table = Table(title=escape(title), title_justify="left")
     table.add_column("verdict")
     table.add_column("rows", justify="right")
@@ -218,8 +237,6 @@ def _examples_table(title: str, rows: list[dict[str, Any]], match_key: str, matc
     table = Table(title=title, title_justify="left")
     for col in ("id", "method", "score", "matched", "text", "matched text"):
         table.add_column(col, overflow="fold")
-    from rich.markup import escape
-
     def cell(value: object, limit: int = 80) -> str:
         # User text: one line, and escaped so "[a, b]" is not read as console markup.
         return escape(" ".join(str(value if value is not None else "").split())[:limit])
@@ -274,7 +291,7 @@ def dedup(
     examples = _examples_table("examples", rows, "duplicate_of", "duplicate_of_text")
     if examples is not None:
         out.print(examples)
-    out.print(f"report: {report}", highlight=False)
+    out.print(f"report: {escape(str(report))}", highlight=False)
     if fail_on_match and counts["duplicate"]:
         raise typer.Exit(1)
 
@@ -346,7 +363,7 @@ def contamination(
     examples = _examples_table("examples", rows, "matched_id", "matched_text")
     if examples is not None:
         out.print(examples)
-    out.print(f"report: {report}", highlight=False)
+    out.print(f"report: {escape(str(report))}", highlight=False)
     if fail_on_match and counts["contaminated"]:
         raise typer.Exit(1)
 
@@ -372,8 +389,6 @@ def stages(
         errors = generators.plugin_errors + verifiers.plugin_errors
     except BenchsmithError as err:
         raise _fail(err, 1) from None
-    from rich.markup import escape
-
     if names:
         import difflib
 
@@ -467,8 +482,6 @@ def _type_name(tp: object) -> str:
 
 
 def _print_stages(rows: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
-
     table = Table(title="stages", title_justify="left")
     for col in ("name", "kind", "source", "description"):
         table.add_column(col, overflow="fold")

@@ -74,3 +74,34 @@ def is_transient(reason: str | None) -> bool:
         return False
     code = reason.split(":", 1)[1] if reason.startswith("judge_error:") else reason
     return code in TRANSIENT_REASONS or (code.startswith("http_5") and code[5:].isdigit())
+
+
+class EndpointCircuitOpen(EndpointError):
+    """Every recent call to one endpoint failed the same way (timeouts, one 5xx status): the
+    client's circuit breaker stopped sending instead of spending the rest of the budget on it."""
+
+    def __init__(self, message: str, *, url: str, role: str, reason: str, count: int) -> None:
+        super().__init__(message)
+        self.url = url
+        self.role = role
+        self.reason = reason
+        self.count = count
+
+    def __reduce__(self) -> tuple[object, ...]:  # keeps the fields across processes (Dask workers)
+        return (_rebuild, (type(self), str(self), {"url": self.url, "role": self.role, "reason": self.reason,
+                                                   "count": self.count}))
+
+
+class EndpointProbeError(EndpointError):
+    """The check of the endpoints before a run found some that cannot serve it: one line per endpoint."""
+
+    def __init__(self, message: str, *, details: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.details = details
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), {"details": self.details}))
+
+
+def _rebuild(cls: type[BenchsmithError], message: str, fields: dict[str, object]) -> BenchsmithError:
+    return cls(message, **fields)

@@ -63,3 +63,24 @@ def atomic_write_lines(path: Path | str, lines: Callable[[], Iterator[str]], *, 
         if durable:
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """Raise `SpecError` unless `path` is, or can be created as, a folder this process can write.
+
+    Run before the first LLM call, so a bad `--output-dir` or `--workspace` costs nothing:
+    a path below a regular file, or a folder without write permission, is named with the
+    reason.
+    """
+    from benchsmith.errors import SpecError
+
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise SpecError(f"{what} {path}: cannot be created: {probe} is a file, not a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise SpecError(f"{what} {path}: {probe} is not writable by this user")

@@ -72,7 +72,7 @@ class RichSink:
             self._progress.advance(self._task(stage), n)
 
     def message(self, text: str) -> None:
-        self._progress.console.log(text)
+        self._progress.console.log(text, markup=False, highlight=False)  # plain text: paths may hold "[...]"
 
     def __enter__(self) -> RichSink:
         self._progress.start()
@@ -109,10 +109,11 @@ class LineSink:
             now = time.monotonic()
             if finished or now - self._last >= self.interval_s:
                 self._last = now
-                self.console.print(f"  {stage}: {self._done[stage]}/{self._total.get(stage, '?')}", highlight=False)
+                self.console.print(f"  {stage}: {self._done[stage]}/{self._total.get(stage, '?')}", markup=False,
+                                   highlight=False)
 
     def message(self, text: str) -> None:
-        self.console.print(text, highlight=False)
+        self.console.print(text, markup=False, highlight=False)  # plain text: paths may hold "[...]"
 
     def __enter__(self) -> LineSink:
         return self

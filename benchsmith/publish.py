@@ -13,6 +13,11 @@ Publishing is atomic: everything is written into ``outputs/<suite>/.tmp-*``, fsy
 read-only and renamed into place. An existing version folder is never overwritten; a
 crash leaves at most a ``.tmp-*`` folder, which the next publish removes. Publishing the
 same spec and the same item ids as the latest version is a no-op (status ``exists``).
+
+Nothing is built on a version that no longer matches its manifest (rows removed, card
+edited, manifest deleted, bytes overwritten): `find_verified_version` checks the latest
+version first and the publish stops with `TamperedVersionError`, naming each bad file,
+unless it is told to build on the newest version that still verifies (``ignore_tampered``).
 """
 
 from __future__ import annotations
@@ -214,7 +219,8 @@ def latest_version(suite_dir: Path) -> tuple[str, dict[str, Any]] | None:
     """The most recently created version that has a manifest, as (name, manifest).
 
     Ordered by the manifest's `created_at`, then by name, so a suite that switched
-    versioning scheme still finds its real latest version.
+    versioning scheme still finds its real latest version. Nothing is checked against the
+    manifest here: before building on a version, use `find_verified_version`.
     """
     found = []
     for name in list_versions(suite_dir):
@@ -245,22 +251,176 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify_version(version_dir: Path) -> list[str]:
-    """Problems with a published folder: files missing, changed, or not in the manifest. Empty = intact."""
-    manifest = read_manifest(version_dir)
-    if manifest is None:
-        return [f"{version_dir}: manifest.json missing or unreadable"]
-    listed: dict[str, Any] = manifest.get("files", {})
-    problems = []
+def _check_version(version_dir: Path) -> tuple[dict[str, Any] | None, list[tuple[str, str, str]]]:
+    """(manifest, problems) of a version folder; each problem is (file relative to the folder, kind, detail).
+
+    Kinds: 'manifest' (manifest.json missing, unreadable or without a `files` table; the
+    manifest returned is then None), 'missing', 'changed', 'unlisted'.
+    """
+    try:
+        data = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [("manifest.json", "manifest", "missing")]
+    except (OSError, ValueError) as err:
+        return None, [("manifest.json", "manifest", f"unreadable ({err})")]
+    listed = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(listed, dict) or not all(isinstance(meta, dict) for meta in listed.values()):
+        return None, [("manifest.json", "manifest", "has no 'files' table of sha256 and sizes")]
+    manifest = cast(dict[str, Any], data)
+    problems: list[tuple[str, str, str]] = []
     for rel, meta in sorted(listed.items()):
         path = version_dir / rel
         if not path.is_file():
-            problems.append(f"{rel}: missing")
-        elif path.stat().st_size != meta.get("size") or sha256_file(path) != meta.get("sha256"):
-            problems.append(f"{rel}: content differs from the manifest")
+            problems.append((rel, "missing", "missing (listed in manifest.json)"))
+            continue
+        size = path.stat().st_size
+        if size != meta.get("size"):
+            problems.append((rel, "changed", f"size and sha256 differ from manifest.json "
+                                             f"({size} bytes, manifest.json says {meta.get('size')})"))
+        elif sha256_file(path) != meta.get("sha256"):
+            problems.append((rel, "changed", "sha256 differs from manifest.json"))
+    data_rel = f"data/{manifest.get('split', 'test')}.parquet"
+    if data_rel not in listed and not (version_dir / data_rel).is_file():
+        problems.append((data_rel, "missing", "missing (and not listed in manifest.json)"))
     on_disk = {p.relative_to(version_dir).as_posix() for p in version_dir.rglob("*") if p.is_file()}
-    problems += [f"{rel}: not listed in the manifest" for rel in sorted(on_disk - set(listed) - {"manifest.json"})]
-    return problems
+    problems += [(rel, "unlisted", "not listed in manifest.json")
+                 for rel in sorted(on_disk - set(listed) - {"manifest.json"})]
+    return manifest, problems
+
+
+def verify_version(version_dir: Path) -> list[str]:
+    """Problems with a published folder: files missing, changed, or not in the manifest. Empty = intact.
+
+    `version_problems` says the same with each file's full path and what differs.
+    """
+    manifest, problems = _check_version(version_dir)
+    if manifest is None:
+        return [f"{version_dir}: manifest.json missing or unreadable"]
+    wording = {"missing": "missing", "changed": "content differs from the manifest",
+               "unlisted": "not listed in the manifest"}
+    return [f"{rel}: {wording[kind]}" for rel, kind, _ in problems]
+
+
+def version_problems(version_dir: Path) -> list[str]:
+    """Like `verify_version`, one line per file as '<version_dir>/<file>: <what is wrong>'. Empty = intact.
+
+    E.g. 'outputs/demo/2026.11/data/test.parquet: sha256 differs from manifest.json'.
+    """
+    return [f"{version_dir / rel}: {detail}" for rel, _, detail in _check_version(version_dir)[1]]
+
+
+# Files only a publish writes: a version folder holding one of them but no readable
+# manifest.json is a published version whose manifest was deleted or damaged, not junk.
+_PUBLISHED_FILES = ("manifest.json", "README.md", "CHANGELOG.md", REJECTED_PATH)
+
+
+def _looks_published(version_dir: Path) -> bool:
+    return (any((version_dir / rel).is_file() for rel in _PUBLISHED_FILES)
+            or any(p.is_file() for p in (version_dir / "data").glob("*.parquet")))
+
+
+def published_versions(suite_dir: Path) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every published version folder, newest first, as (name, manifest or None).
+
+    Ordered as `latest_version` orders them (manifest `created_at`, then name). A folder
+    without a readable manifest is listed (with None) when it holds files that only a
+    publish writes (README.md, CHANGELOG.md, data/*.parquet, ...): it is a published version
+    whose manifest was deleted or damaged. Having no `created_at`, it is placed just after
+    the version that precedes it by name. Folders with none of those files (empty, or
+    someone else's) are not versions and are left out, as before.
+    """
+    readable: list[tuple[tuple[str, tuple[int, tuple[int, ...]]], str, dict[str, Any] | None]] = []
+    orphans: list[str] = []
+    for name in list_versions(suite_dir):
+        manifest = read_manifest(suite_dir / name)
+        if manifest is not None:
+            readable.append(((str(manifest.get("created_at", "")), version_key(name)), name, manifest))
+        elif _looks_published(suite_dir / name):
+            orphans.append(name)
+    found = list(readable)
+    for name in orphans:
+        before = [(key[1], key[0]) for key, _, _ in readable if key[1] < version_key(name)]
+        created_at = max(before)[1] if before else ""
+        found.append(((created_at, version_key(name)), name, None))
+    found.sort(key=lambda t: t[0], reverse=True)
+    return [(name, manifest) for _, name, manifest in found]
+
+
+class TamperedVersionError(PublishError):
+    """The newest published version no longer matches its manifest.json, so nothing may be built on it.
+
+    `tampered` maps each version skipped over (newest first) to its problems, one line per
+    file ('<folder>/<file>: <what is wrong>'); `fallback` is the newest version that still
+    verifies, or None when none does.
+    """
+
+    def __init__(self, message: str, *, tampered: Mapping[str, list[str]] | None = None,
+                 fallback: str | None = None) -> None:  # defaults: the error pickles (Dask, Prefect)
+        super().__init__(message)
+        self.tampered = dict(tampered or {})
+        self.fallback = fallback
+
+
+@dataclass(frozen=True)
+class VerifiedVersion:
+    """What `find_verified_version` found: the version to build on and what was skipped to reach it."""
+
+    version: str | None
+    """The newest version that verifies against its manifest.json; None if there is none."""
+    manifest: dict[str, Any] = field(repr=False)
+    """Its manifest ({} when `version` is None)."""
+    skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Newer versions that failed verification, newest first: {name: [(file, what is wrong)]}."""
+
+
+def find_verified_version(suite_dir: Path, *, ignore_tampered: bool = False) -> VerifiedVersion:
+    """The newest published version of a suite, checked against its manifest.json before anything builds on it.
+
+    Every file listed must be present with its sha256 and size, nothing unlisted may have
+    been added, and the manifest itself must be there (`published_versions` says which
+    folders are versions). If the newest version fails, raises `TamperedVersionError`
+    naming each bad file and the newest version that still verifies; with
+    `ignore_tampered`, tampered versions are skipped instead (and listed in `skipped`).
+    Only as many versions are hashed as needed: normally just the newest.
+    """
+    skipped: dict[str, list[tuple[str, str]]] = {}
+    found: tuple[str, dict[str, Any]] | None = None
+    for name, _ in published_versions(suite_dir):
+        manifest, problems = _check_version(suite_dir / name)
+        if manifest is not None and not problems:
+            found = name, manifest
+            break
+        skipped[name] = [(rel, detail) for rel, _, detail in problems]
+    fallback = found[0] if found else None
+    if skipped and not ignore_tampered:
+        tampered = {name: [f"{suite_dir / name / rel}: {detail}" for rel, detail in problems]
+                    for name, problems in skipped.items()}
+        names = list(tampered)
+        head = (f"the newest published version {names[0]} does not match its manifest.json"
+                if len(names) == 1 else
+                f"the newest published versions {', '.join(names)} do not match their manifest.json")
+        hint = (f"rerun with --ignore-tampered to build on the newest version that still verifies ({fallback})"
+                if fallback else
+                "rerun with --ignore-tampered to publish a version with no parent, "
+                "since no published version still verifies")
+        lines = [f"{suite_dir}: {head}; refusing to build on {'it' if len(names) == 1 else 'them'}:",
+                 *(f"  {line}" for bad in tampered.values() for line in bad),
+                 f"restore the files named above, or {hint} (tampered folders are left as they are; "
+                 "the new version gets a name never used before)"]
+        raise TamperedVersionError("\n".join(lines), tampered=tampered, fallback=fallback)
+    if found is None:
+        return VerifiedVersion(None, {}, skipped)
+    return VerifiedVersion(found[0], found[1], skipped)
+
+
+def latest_verified_version(suite_dir: Path, *, ignore_tampered: bool = False) -> str | None:
+    """The name of the version the next publish builds on (see `find_verified_version`); None if none.
+
+    Raises `TamperedVersionError` when the newest version fails its manifest, unless
+    `ignore_tampered`, which returns the newest version that still verifies instead.
+    A flow can call this before it generates anything, to stop before spending LLM calls.
+    """
+    return find_verified_version(suite_dir, ignore_tampered=ignore_tampered).version
 
 
 # ---------------------------------------------------------------------------------------
@@ -364,7 +524,8 @@ class PublishResult:
 def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item], funnel: Funnel,
                     models: dict[str, str], usage: dict[str, Any], stop_reason: str,
                     new_version: bool = False, output_dir: Path | None = None,
-                    today: date | None = None, reports: dict[str, Any] | None = None) -> PublishResult:
+                    today: date | None = None, reports: dict[str, Any] | None = None,
+                    ignore_tampered: bool = False) -> PublishResult:
     """Publish `items` as the next version of `spec.suite` under `output_dir` (default: the spec's).
 
     Returns status 'exists' (writing nothing) when the latest version has the same spec hash
@@ -372,6 +533,16 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     review summaries) go into the manifest as they are. Raises PublishError for an empty
     or inconsistent item list, an item that cannot be serialised, or a version folder that
     appeared meanwhile (never overwritten).
+
+    The latest version is checked against its manifest.json before anything builds on it
+    (parent, item counts, changelog, the 'exists' check): if a file of it was changed,
+    removed or added, or its manifest is gone, raises `TamperedVersionError` naming each
+    file, before writing anything, `new_version` or not. With `ignore_tampered` the
+    tampered versions are skipped instead: the parent is the newest version that still
+    verifies (none if none does), counts and changelog are relative to it, the skipped
+    versions are listed in the manifest (`skipped_tampered`) and the changelog entry, and
+    a new version is always written (never 'exists': the tampered folder would stay the
+    latest). Its name is new, after every existing folder; tampered folders are left as they are.
     """
     if not items:
         raise PublishError(f"suite {spec.suite!r}: refusing to publish a version with no items")
@@ -385,14 +556,14 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     spec_hash = spec.spec_hash()
     split = spec.publish.split
 
-    parent: str | None = None
-    parent_manifest: dict[str, Any] = {}
+    # Before reading anything of the latest version: raises TamperedVersionError unless ignore_tampered.
+    base = find_verified_version(suite_dir, ignore_tampered=ignore_tampered)
+    parent, parent_manifest, skipped = base.version, base.manifest, base.skipped
     parent_ids: set[str] = set()
-    latest = latest_version(suite_dir)
-    if latest is not None:
-        parent, parent_manifest = latest
+    if parent is not None:
         parent_ids = set(version_item_ids(suite_dir / parent, parent_manifest))
-        if not new_version and parent_manifest.get("spec_hash") == spec_hash and parent_ids == set(ids):
+        if (not new_version and not skipped and parent_manifest.get("spec_hash") == spec_hash
+                and parent_ids == set(ids)):
             return PublishResult("exists", parent, suite_dir / parent, parent_manifest.get("parent"), parent_manifest)
 
     suite_dir.mkdir(parents=True, exist_ok=True)
@@ -427,6 +598,8 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
             "suite": spec.suite,
             "version": version,
             "parent": parent,
+            **({"skipped_tampered": {name: [f"{rel}: {detail}" for rel, detail in problems]
+                                     for name, problems in skipped.items()}} if skipped else {}),
             "created_at": created_at,
             "spec_hash": spec_hash,
             "spec": spec.model_dump(mode="json"),
@@ -442,6 +615,9 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
                            manifest={**manifest, "data_bytes": files[f"data/{split}.parquet"]["size"]})
         files["README.md"] = _write_file(tmp, "README.md", card.encode("utf-8"))
         entry = render_changelog_entry(manifest=manifest, parent_spec_hash=parent_manifest.get("spec_hash"))
+        if skipped:
+            entry = (entry.rstrip("\n") + f"\n- Not built on: {', '.join(skipped)} (no longer matching "
+                     "manifest.json; skipped with --ignore-tampered)\n")
         changelog = _join_changelog(spec.suite, entry, previous_changelog)
         files["CHANGELOG.md"] = _write_file(tmp, "CHANGELOG.md", changelog.encode("utf-8"))
         manifest["files"] = dict(sorted(files.items()))

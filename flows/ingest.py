@@ -13,14 +13,13 @@ from prefect.cache_policies import NO_CACHE
 
 from benchsmith import progress
 from benchsmith.documents import Corpus
-from benchsmith.errors import BenchsmithError
 from benchsmith.spec import SuiteSpec
 
 
 @task(name="ingest", cache_policy=NO_CACHE, persist_result=False)
 def ingest_task(spec: SuiteSpec) -> Corpus:
     """Ingest and chunk the spec's documents folder; an error if no document has text."""
-    from benchsmith.ingest import chunk_documents, ingest_folder
+    from benchsmith.ingest import IngestError, chunk_documents, ingest_folder
 
     assert spec.documents is not None
     sink = progress.sink()
@@ -29,7 +28,7 @@ def ingest_task(spec: SuiteSpec) -> Corpus:
         sink.message(f"skipped {skipped.path}: {skipped.reason}{' — ' + skipped.detail if skipped.detail else ''}")
     if not result.documents:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in result.skipped) or "no files"
-        raise BenchsmithError(f"{spec.documents_path}: no document with text to build from ({reasons})")
+        raise IngestError(f"{spec.documents_path}: no document with text to build from ({reasons})")
     chunks = chunk_documents(result.documents, spec.documents.chunk_tokens, spec.documents.overlap_tokens)
     sink.message(f"ingested {len(result.documents)} documents into {len(chunks)} chunks")
     return Corpus(documents=result.documents, chunks=chunks, skipped=result.skipped)

@@ -58,6 +58,10 @@ class LocalPrefectAPI:
         if self._proc is not None:
             process.stop(self._proc)
             self._proc = None
+        # The log is only worth keeping when the server said something (a failed start-up).
+        with contextlib.suppress(OSError):
+            if self.log_path.stat().st_size == 0:
+                self.log_path.unlink()
 
 
 def needed() -> bool:

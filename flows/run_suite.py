@@ -32,8 +32,9 @@ from benchsmith.flows.build_suite import RunOutcome, build_suite
 from benchsmith.flows.ingest import ingest_task
 from benchsmith.flows.prefect_api import LocalPrefectAPI
 from benchsmith.flows.run_context import RunConfig
+from benchsmith.fsutil import check_writable_folder
 from benchsmith.llm.endpoints import ROLES, resolve_endpoint
-from benchsmith.publish import PublishResult, publish_version
+from benchsmith.publish import PublishResult, latest_verified_version, publish_version
 from benchsmith.records import Seed
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
 from benchsmith.spec import SuiteSpec, TaskRunnerName
@@ -70,11 +71,12 @@ class SuiteRunResult(BaseModel):
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
 def publish_task(spec: SuiteSpec, outcome: RunOutcome, models: dict[str, str], usage: dict[str, Any],
-                 new_version: bool, output_dir: Path | None) -> PublishResult:
+                 new_version: bool, output_dir: Path | None, ignore_tampered: bool = False) -> PublishResult:
     """Write the version folder (atomically), or report that identical content is already published."""
     return publish_version(spec=spec, items=outcome.published, rejected=outcome.rejected, funnel=outcome.funnel,
                            models=models, usage=usage, stop_reason=outcome.stop_reason,
-                           new_version=new_version, output_dir=output_dir, reports=outcome.reports)
+                           new_version=new_version, output_dir=output_dir, reports=outcome.reports,
+                           ignore_tampered=ignore_tampered)
 
 
 def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | list[Chunk], Corpus | None]:
@@ -87,7 +89,7 @@ def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | li
 
 @flow(name="suite-run", log_prints=False, validate_parameters=False)
 async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: bool = False,
-                    distributed: bool = False) -> SuiteRunResult:
+                    distributed: bool = False, ignore_tampered: bool = False) -> SuiteRunResult:
     """Build the suite and publish it (when anything survived)."""
     sources, corpus = _load_sources(run, skip_bad_seeds)
     outcome, ledger = await build_suite(run, sources, corpus, distributed=distributed)
@@ -98,7 +100,7 @@ async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: b
     usage, models = ledger.usage.snapshot(), run.models()
     published = None
     if outcome.published:
-        published = publish_task(run.spec, outcome, models, usage, new_version, run.output_dir)
+        published = publish_task(run.spec, outcome, models, usage, new_version, run.output_dir, ignore_tampered)
     return SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models)
 
 
@@ -134,7 +136,8 @@ def _embedded_needed(spec: SuiteSpec) -> bool:
 
 def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_version: bool = False,
               skip_bad_seeds: bool = False, output_dir: Path | None = None,
-              task_runner: TaskRunnerName | None = None, dask_address: str | None = None) -> RunReport:
+              task_runner: TaskRunnerName | None = None, dask_address: str | None = None,
+              ignore_tampered: bool = False) -> RunReport:
     """Run a suite end to end and record it in the workspace database.
 
     `task_runner`/`dask_address` override the spec's `execution` section. Raises the
@@ -145,6 +148,11 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     from benchsmith.llm.embedded import shared_server, stop_shared_server
 
     started = time.monotonic()
+    # Folders first: a run that cannot write its results must fail before it spends anything.
+    check_writable_folder(workspace, "workspace")
+    check_writable_folder(output_dir or spec.publish.output_dir, "output folder")
+    # The version this run builds on must match its manifest: checked now, not after the spending.
+    latest_verified_version((output_dir or spec.publish.output_dir) / spec.suite, ignore_tampered=ignore_tampered)
     runner_name: TaskRunnerName = task_runner or ("dask" if dask_address else spec.execution.task_runner)
     address = dask_address or spec.execution.dask_address
     distributed = runner_name == "dask"
@@ -187,7 +195,7 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
                             env["PREFECT_API_URL"] = str(api_now)
                     with _environment(env):
                         result = asyncio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
-                                                     distributed=distributed))
+                                                     distributed=distributed, ignore_tampered=ignore_tampered))
             except KeyboardInterrupt:
                 store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
                 raise

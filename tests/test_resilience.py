@@ -68,3 +68,21 @@ def test_partial_failures_retry_only_what_failed_and_final_drops_stay_cached(tmp
     third = run_suite(spec, workspace=tmp_path / "ws")
     assert fake_llm.stats()["requests"] == 0, "nothing transient is left: the third run replays everything"
     assert third.outcome.funnel == second.outcome.funnel
+
+
+def test_a_tampered_latest_version_stops_the_run_before_any_call(tmp_path: Path, fake_llm: Any) -> None:
+    from benchsmith.publish import TamperedVersionError
+
+    spec = make_spec(tmp_path, fake_llm)
+    first = run_suite(spec, workspace=tmp_path / "ws")
+    assert first.publish is not None
+    data = first.publish.path / "data" / "test.parquet"
+    data.write_bytes(data.read_bytes()[:-200] + b"\0" * 200)  # damaged in place
+    fake_llm.reset()
+    with pytest.raises(TamperedVersionError, match=r"data/test\.parquet.*differs"):
+        run_suite(spec, workspace=tmp_path / "ws", new_version=True)
+    assert fake_llm.stats()["requests"] == 0, "nothing may be spent before the check"
+
+    again = run_suite(spec, workspace=tmp_path / "ws", new_version=True, ignore_tampered=True)
+    assert again.publish is not None and again.publish.status == "published"
+    assert again.publish.version != first.publish.version and again.publish.parent is None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
 from benchsmith.text import ItemField, item_text
 
 INDEX_FORMAT = 1
+log = logging.getLogger(__name__)
 # Indexes already loaded in this process, by directory: (meta updated_at, vectors, rows, faiss, keepalive).
 _LOADED: dict[Path, tuple[Any, np.ndarray, list[tuple[str, str]], Any, Any]] = {}
 _EMBED_BATCH = 4096  # texts per encode() call while indexing a source: bounded memory, visible progress
@@ -90,15 +92,28 @@ class Source:
     corpus: ReferenceSource | None = None
 
 
-def version_sources(suite_dir: Path) -> list[Source]:
-    """Every published version of a suite, oldest first, fingerprinted by its data file's sha256."""
-    from benchsmith.publish import read_manifest, sha256_file
+def version_sources(suite_dir: Path, *, skipped: dict[str, list[str]] | None = None) -> list[Source]:
+    """Every published version of a suite, oldest first, fingerprinted by its data file's sha256.
+
+    A version that no longer matches its manifest.json (a file changed, removed or added,
+    the manifest gone: see `benchsmith.publish.version_problems`) is left out, since its
+    rows are not what was published and its manifest's fingerprint would vouch for the
+    wrong content; its problems go into `skipped` ({version: ['<file>: <what is wrong>']})
+    when given. Publishing still refuses to build on a tampered latest version.
+    """
+    from benchsmith.publish import published_versions, read_manifest, sha256_file, version_problems
     from benchsmith.versioning import list_versions
 
+    published = {name for name, _ in published_versions(suite_dir)}
     found = []
     for name in list_versions(suite_dir):
+        if name not in published:  # empty or foreign folder: not a published version
+            continue
+        problems = version_problems(suite_dir / name)
         manifest = read_manifest(suite_dir / name)
-        if manifest is None:  # half-written or foreign folder: not a published version
+        if problems or manifest is None:
+            if skipped is not None:
+                skipped[name] = problems
             continue
         rel = f"data/{manifest.get('split', 'test')}.parquet"
         data = suite_dir / name / rel
@@ -107,6 +122,16 @@ def version_sources(suite_dir: Path) -> list[Source]:
         digest = (manifest.get("files") or {}).get(rel, {}).get("sha256") or sha256_file(data)
         found.append(Source(key=f"version:{name}", kind="version", label=name, fingerprint=digest, path=data))
     return found
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Log a warning once per process (the set stages run every round)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning(message)
 
 
 def corpus_source(spec: ReferenceSource, base: Path | None = None) -> Source:
@@ -401,6 +426,9 @@ class Novelty(Verifier):
         super().__init__(config)
         self.last_sync: SyncReport | None = None
         """What the last run's index sync did (sources added, reused, removed; texts embedded)."""
+        self.skipped_versions: dict[str, list[str]] = {}
+        """Published versions left out of the last check because they no longer match their
+        manifest.json: {version: ['<file>: <what is wrong>']} (also logged as a warning)."""
 
     def sources(self, ctx: StageContext) -> tuple[str, list[Source]]:
         """(index name, sources to check) from the config and the flow's context."""
@@ -412,7 +440,11 @@ class Novelty(Verifier):
                 raise SpecError("novelty: no suite to check against: set the stage's 'suite' "
                                 "(or versions: false with corpora)")
             output_dir = Path(cfg.output_dir or ctx.output_dir or "outputs")
-            found += version_sources(output_dir / str(suite))
+            self.skipped_versions = {}
+            found += version_sources(output_dir / str(suite), skipped=self.skipped_versions)
+            for name, problems in self.skipped_versions.items():
+                _warn_once(f"novelty: version {name} of suite {suite!r} no longer matches its manifest.json and is "
+                           f"not compared against (new items may repeat it): {'; '.join(problems)}")
         # Relative corpus paths are read from the spec's folder when the flow says where that is.
         found += [corpus_source(c, ctx.spec_dir) for c in cfg.corpora]
         return str(suite or "corpora"), found

@@ -1,5 +1,6 @@
-"""LLM access: the one client every stage uses, its cache, budget and usage counters,
-endpoint resolution per role, and the embedded llama.cpp default.
+"""LLM access: the one client every stage uses, its cache, budget, usage counters and
+circuit breaker, endpoint resolution per role, the endpoint probe before a run, and the
+embedded llama.cpp default.
 
 Names are imported lazily so that `import benchsmith.llm.usage` does not load openai.
 """
@@ -12,6 +13,7 @@ from typing import Any
 _EXPORTS = {
     "LLMClient": "benchsmith.llm.client",
     "ConcurrencyLimiter": "benchsmith.llm.client",
+    "CircuitBreaker": "benchsmith.llm.client",
     "ResponseCache": "benchsmith.llm.cache",
     "cache_key": "benchsmith.llm.cache",
     "UsageMeter": "benchsmith.llm.usage",
@@ -20,6 +22,10 @@ _EXPORTS = {
     "resolve_endpoint": "benchsmith.llm.endpoints",
     "build_clients": "benchsmith.llm.endpoints",
     "llm_clients": "benchsmith.llm.endpoints",
+    "ProbeResult": "benchsmith.llm.probe",
+    "probe_endpoint": "benchsmith.llm.probe",
+    "probe_endpoints": "benchsmith.llm.probe",
+    "raise_for_failures": "benchsmith.llm.probe",
     "EmbeddedServer": "benchsmith.llm.embedded",
     "EmbeddedServerError": "benchsmith.llm.embedded",
     "find_model_file": "benchsmith.llm.embedded",

@@ -3,7 +3,8 @@
 One `AsyncOpenAI` per client and event loop, with the openai library's own retries
 switched off: we retry here, so that backoff, `Retry-After`, the call budget and the
 usage counters all see every attempt. Answers are asked for as JSON constrained by a
-JSON schema, validated, repaired once if invalid, and cached on disk.
+JSON schema, validated, repaired once if invalid, and cached on disk. A circuit breaker
+stops a client whose recent calls all failed the same way (`CircuitBreaker`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import jsonschema
 import openai
 from jsonschema.exceptions import best_match
 
-from benchsmith.errors import EndpointError, LLMOutputError, LLMRequestError
+from benchsmith.errors import EndpointCircuitOpen, EndpointError, LLMOutputError, LLMRequestError
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
 from benchsmith.llm.grammar import grammar_friendly
 from benchsmith.llm.usage import CallBudget, UsageMeter
@@ -80,6 +81,82 @@ class ConcurrencyLimiter:
                 if sem is None:
                     sem = self._by_loop[loop] = asyncio.Semaphore(self.limit)
         return sem
+
+
+# The failure reasons (`LLMRequestError.reason`, after all retries) that say the endpoint
+# itself is in trouble. A 4xx other than 408/429 is the endpoint answering (about this
+# request); an invalid answer (LLMOutputError) is the model's problem; neither counts.
+_BREAKER_REASONS = frozenset({"timeout", "rate_limited", "http_408", "bad_response"})
+
+
+def _breaker_counts(reason: str) -> bool:
+    return reason in _BREAKER_REASONS or (reason.startswith("http_5") and reason[5:].isdigit())
+
+
+class CircuitBreaker:
+    """Counts the consecutive calls to one endpoint that ended in the same transport failure.
+
+    A call is one answered-or-abandoned request, after all its retries; calls are counted
+    in the order they complete, whichever coroutine, event loop or thread made them (a
+    `threading.Lock`, never held across an await). `after` consecutive failures of one
+    kind ('timeout', 'http_503', ...) open the breaker: the call that got there and every
+    later one raise `EndpointCircuitOpen` instead of sending, until a call succeeds
+    (in-flight calls still complete) or `reset()`. Any other outcome (an answer, even an
+    invalid one; a 4xx other than 408/429) resets the count.
+
+    Clients share one by passing it as `LLMClient(breaker=...)`; by default each client
+    has its own.
+    """
+
+    def __init__(self, after: int = 8) -> None:
+        if after < 1:
+            raise ValueError(f"a circuit breaker needs after >= 1, got {after}")
+        self.after = after
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+        self._count = 0
+        self._open: EndpointCircuitOpen | None = None
+
+    def success(self) -> None:
+        """A call got an answer from the endpoint: close the breaker, forget the run of failures."""
+        with self._lock:
+            self._reason, self._count, self._open = None, 0, None
+
+    def failure(self, reason: str) -> int:
+        """A call ended in failure `reason`; returns how many calls in a row ended that way."""
+        with self._lock:
+            if reason == self._reason:
+                self._count += 1
+            else:
+                self._reason, self._count = reason, 1
+            return self._count
+
+    def trip(self, err: EndpointCircuitOpen) -> bool:
+        """Open the breaker: later calls raise `err` without sending. True if it was closed."""
+        with self._lock:
+            was_closed, self._open = self._open is None, err
+            return was_closed
+
+    @property
+    def open_error(self) -> EndpointCircuitOpen | None:
+        """The error that opened the breaker, while it is open."""
+        with self._lock:
+            return self._open
+
+    @property
+    def consecutive(self) -> tuple[str | None, int]:
+        """(reason, count) of the current run of identical failures."""
+        with self._lock:
+            return self._reason, self._count
+
+    def reset(self) -> None:
+        """Close the breaker and forget the count (as a success does)."""
+        self.success()
+
+    def __repr__(self) -> str:
+        reason, count = self.consecutive
+        return (f"CircuitBreaker(after={self.after}, reason={reason!r}, count={count}, "
+                f"open={self.open_error is not None})")
 
 
 def _forget_closed_loops(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
@@ -207,7 +284,8 @@ class LLMClient:
                  cache_dir: Path | None = None, budget: CallBudget | None = None, usage: UsageMeter | None = None,
                  response_format_style: ResponseFormatStyle = "json_schema",
                  backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
-                 limiter: ConcurrencyLimiter | None = None) -> None:
+                 limiter: ConcurrencyLimiter | None = None, breaker_after: int = 8,
+                 breaker: CircuitBreaker | None = None) -> None:
         """
         Args beyond the obvious:
             cache_dir: folder of the on-disk answer cache; None disables caching.
@@ -219,11 +297,18 @@ class LLMClient:
             backoff_base_s, backoff_max_s: exponential backoff between retries.
             limiter: share one in-flight limit between clients of the same endpoint;
                 default: a private limit of `concurrency`.
+            breaker_after: raise `EndpointCircuitOpen` (an EndpointError: the run stops) once
+                this many calls in a row ended in the same transport failure after all
+                their retries (timeouts, one 5xx status, 429, 408); 0 disables.
+            breaker: share one `CircuitBreaker` between clients of the same endpoint
+                (`breaker_after` is then ignored); default: a private one.
         """
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        if breaker_after < 0:
+            raise ValueError(f"breaker_after must be >= 0 (0 disables), got {breaker_after}")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.role = role
@@ -238,6 +323,7 @@ class LLMClient:
         self.cache = ResponseCache(cache_dir) if cache_dir is not None else None
         self.budget = budget
         self.usage = usage if usage is not None else UsageMeter()
+        self.breaker = breaker if breaker is not None else CircuitBreaker(breaker_after) if breaker_after else None
         self._api_key = api_key
 
     def __repr__(self) -> str:  # never shows the key
@@ -300,8 +386,57 @@ class LLMClient:
         d: float = min(self.backoff_max_s, base * (2 ** attempt))
         return d / 2 + random.uniform(0, d / 2)  # "equal jitter": spread retries, keep a floor
 
+    # -- circuit breaker ---------------------------------------------------------------
+
+    def _check_breaker(self) -> None:
+        err = self.breaker.open_error if self.breaker is not None else None
+        if err is not None:
+            raise EndpointCircuitOpen(str(err), url=err.url, role=err.role, reason=err.reason,
+                                      count=err.count) from None
+
+    def _breaker_failure(self, err: LLMRequestError) -> None:
+        """Count a call that failed after its retries; raise EndpointCircuitOpen when the breaker opens."""
+        if self.breaker is None:
+            return
+        if not _breaker_counts(err.reason):
+            self.breaker.success()  # the endpoint answered, about this request
+            return
+        count = self.breaker.failure(err.reason)
+        if count < self.breaker.after:
+            return
+        attempts = 1 if err.reason == "bad_response" else self.max_retries + 1
+        each = f"after {attempts} attempt{'s' if attempts != 1 else ''} each" if attempts > 1 else ""
+        if err.reason == "timeout":
+            what = f"timed out (no answer within {self.timeout_s:g} s) {each}"
+        elif err.reason == "rate_limited":
+            what = f"were rate limited (HTTP 429) {each}"
+        elif err.reason == "bad_response":
+            what = "were answered with something that is not a chat completion"
+        else:
+            what = f"failed with HTTP {err.reason.removeprefix('http_')} {each}"
+        opened = EndpointCircuitOpen(
+            f"{count} calls in a row to {self.base_url} (role {self.role!r}, model {self.model!r}) "
+            f"{what.rstrip()}; stopping instead of spending the rest of the budget",
+            url=self.base_url, role=self.role, reason=err.reason, count=count)
+        if self.breaker.trip(opened):
+            log.warning("%s", opened)
+        raise opened from None
+
     async def _send(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
                     temperature: float, max_tokens: int, seed: int | None = None) -> str | None:
+        """One answered request (with retries), counted by the circuit breaker; returns the message content."""
+        self._check_breaker()
+        try:
+            text = await self._request(messages, schema, schema_name, temperature, max_tokens, seed)
+        except LLMRequestError as err:
+            self._breaker_failure(err)
+            raise
+        if self.breaker is not None:
+            self.breaker.success()
+        return text
+
+    async def _request(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
+                       temperature: float, max_tokens: int, seed: int | None = None) -> str | None:
         """One answered request (with retries); returns the message content."""
         attempt = 0
         connect_failures = 0
@@ -312,6 +447,8 @@ class LLMClient:
             retry_after: float | None = None
             try:
                 async with sem:
+                    # Calls that waited for a slot while the breaker opened send nothing.
+                    self._check_breaker()
                     # The documented raw-request path of AsyncOpenAI: same wire format, same
                     # errors, without the typed request transform and response models
                     # (which walk the whole JSON schema on every call: ~1 ms of CPU each).
@@ -399,7 +536,9 @@ class LLMClient:
             LLMOutputError: the answer was still invalid after the repair
                 (reason 'invalid_json' or 'schema_mismatch').
             LLMRequestError: retries ran out (reason 'rate_limited', 'timeout', 'http_500', ...).
-            EndpointError: the endpoint cannot be reached or refuses us (bad key, bad URL).
+            EndpointError: the endpoint cannot be reached or refuses us (bad key, bad URL), or
+                (`EndpointCircuitOpen`) its circuit breaker is open: the last `breaker_after`
+                calls all failed the same way.
             BudgetExhausted: the run's call budget is spent.
         """
         if not isinstance(messages, list) or not messages:
@@ -433,6 +572,7 @@ class LLMClient:
     async def _answer(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
                       schema_json: str, validator: Any, temperature: float, max_tokens: int,
                       seed: int | None = None) -> dict[str, Any]:
+        self._check_breaker()  # an open breaker spends no budget
         if self.budget is not None:
             self.budget.acquire()
         text = await self._send(messages, schema, schema_name, temperature, max_tokens, seed)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from benchsmith.errors import SpecError
-from benchsmith.llm.client import ConcurrencyLimiter, LLMClient, ResponseFormatStyle
+from benchsmith.llm.client import CircuitBreaker, ConcurrencyLimiter, LLMClient, ResponseFormatStyle
 from benchsmith.llm.usage import CallBudget, UsageMeter
 from benchsmith.spec import EndpointSpec, LLMSpec
 
@@ -88,6 +89,30 @@ def shared_limiter(base_url: str, limit: int) -> ConcurrencyLimiter:
         return _limiters.setdefault((base_url, limit), ConcurrencyLimiter(limit))
 
 
+_breakers: OrderedDict[tuple[str, str, int], CircuitBreaker] = OrderedDict()
+_breakers_lock = threading.Lock()
+_BREAKER_SCOPES_KEPT = 256
+
+
+def shared_breaker(scope: str, base_url: str, after: int) -> CircuitBreaker:
+    """The process's circuit breaker for one endpoint within `scope` (a run's token): the
+    tasks of a run each build their own clients, and count the endpoint's failures together.
+
+    Scoped, so that one run's dead endpoint does not stop the next run of a long-lived
+    process (a worker, a test session); the least recently used are forgotten.
+    """
+    key = (scope, base_url, after)
+    with _breakers_lock:
+        breaker = _breakers.get(key)
+        if breaker is None:
+            breaker = _breakers[key] = CircuitBreaker(after)
+            while len(_breakers) > _BREAKER_SCOPES_KEPT:
+                _breakers.popitem(last=False)
+        else:
+            _breakers.move_to_end(key)
+        return breaker
+
+
 EmbeddedFactory = Callable[[], tuple[str, str]]
 """Starts (once) the embedded server and returns its (base_url, model)."""
 
@@ -95,7 +120,8 @@ EmbeddedFactory = Callable[[], tuple[str, str]]
 def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
                   usage: UsageMeter | None = None, embedded_base_url_factory: EmbeddedFactory | None = None,
                   env: Mapping[str, str] | None = None, roles: tuple[str, ...] = ROLES,
-                  share_limits: bool = False, processes: int = 1) -> dict[str, LLMClient]:
+                  share_limits: bool = False, processes: int = 1, breaker_after: int = 8,
+                  breaker_scope: str | None = None) -> dict[str, LLMClient]:
     """One `LLMClient` per role, sharing the budget, usage meter and per-endpoint concurrency limit.
 
     `share_limits` takes the limits from the process-wide pool (`shared_limiter`), so that
@@ -105,11 +131,17 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
 
     `embedded_base_url_factory` is called only if some role resolves to the embedded
     server (at most once); without one such a role is an error.
+
+    Roles on one endpoint share its circuit breaker (`LLMClient`'s `breaker_after`; 0
+    disables): a run of `breaker_after` identical transport failures stops the stage with an
+    EndpointError. With `breaker_scope` (a run's token), every client the process builds for
+    that scope shares it (`shared_breaker`), so that the count spans the run's tasks.
     """
     usage = usage if usage is not None else UsageMeter()
     resolved = {role: resolve_endpoint(role, getattr(llm_spec, role), env) for role in roles}
     embedded: tuple[str, str] | None = None
     limiters: dict[str, ConcurrencyLimiter] = {}
+    breakers: dict[str, CircuitBreaker | None] = {}
     clients: dict[str, LLMClient] = {}
     for role, ep in resolved.items():
         spec: EndpointSpec = getattr(llm_spec, role)
@@ -131,11 +163,15 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
         # Roles on one endpoint share its in-flight limit ("requests in flight per endpoint").
         limiter = limiters.setdefault(base_url, shared_limiter(base_url, concurrency) if share_limits
                                       else ConcurrencyLimiter(concurrency))
+        if base_url not in breakers:
+            breakers[base_url] = (None if not breaker_after else CircuitBreaker(breaker_after) if breaker_scope is None
+                                  else shared_breaker(breaker_scope, base_url, breaker_after))
         clients[role] = LLMClient(
             base_url=base_url, model=model, role=role, api_key=ep.api_key, concurrency=concurrency,
             max_retries=llm_spec.max_retries, timeout_s=spec.timeout_s, temperature=spec.temperature,
             max_tokens=spec.max_tokens, cache_dir=cache_dir if llm_spec.cache else None, budget=budget,
-            usage=usage, response_format_style=style, limiter=limiter)
+            usage=usage, response_format_style=style, limiter=limiter, breaker_after=breaker_after,
+            breaker=breakers[base_url])
     return clients
 
 

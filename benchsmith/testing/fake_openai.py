@@ -18,10 +18,23 @@ Endpoints:
   answer is one sentence. ``usage`` counts roughly 4 characters per token.
 - ``GET /v1/models``.
 - Control, under ``/_fake/``: ``POST rules`` (one rule or a list), ``POST reset`` (rules,
-  counters, latency; wakes hung requests), ``GET stats``, ``POST configure``
+  counters, latency, fault rates; wakes hung requests), ``GET stats``, ``POST configure``
   (``{"latency_s": 0.2, "reject_json_schema": false}``; latency is an asyncio sleep, and
   ``reject_json_schema`` answers the json_schema form with the HTTP 500 llama-cpp-python's
   server gives), ``GET requests`` (recent bodies).
+
+Random faults, for chaos tests: ``POST configure`` with
+``{"fault_rates": {"429": 0.05, "500": 0.05, "hang": 0.05, "invalid_json": 0.05}, "seed": 7}``
+(optional ``"hang_s": 30``, ``"retry_after_ms": 50``). Every well-formed chat request draws
+one number from a ``random.Random(seed)`` of the server's; with the given probabilities it
+is answered with HTTP 429 (``retry-after-ms``/``Retry-After`` of `retry_after_ms`), HTTP 500,
+a hang of `hang_s` seconds (longer than the clients' timeouts; a reset wakes it, then it is
+answered normally), or the normal answer cut in half (content that is not valid JSON);
+otherwise normally. The same seed and request order give the same faults (configure
+`fault_rates` or `seed` again to restart the sequence). A rule that matches, or
+``reject_json_schema``, wins over a fault (the number is drawn all the same). A faulted
+answer carries the header ``x-fake-fault: <kind>``, and ``stats`` counts the faults
+injected by kind (``"faults": {"429": n, ...}``). Without `fault_rates` nothing changes.
 
 A rule (first match wins; ``times`` limits how often it applies, default forever)::
 
@@ -54,6 +67,9 @@ import httpx
 
 MODEL_ID = "fake-model"
 _RULE_KEYS = {"match", "response", "raw", "status", "retry_after", "hang_s", "times", "message"}
+FAULT_KINDS = ("429", "500", "hang", "invalid_json")
+"""The kinds of random fault `fault_rates` may name, in the order a draw maps onto them."""
+_SETTINGS = {"latency_s", "reject_json_schema", "fault_rates", "seed", "hang_s", "retry_after_ms"}
 
 _VOCAB = """
 able about above accept across act add advance after again against age agree ahead air allow almost
@@ -212,6 +228,12 @@ class _State:
         self.rules: list[dict[str, Any]] = []
         self.latency_s = 0.0
         self.reject_json_schema = False
+        self.fault_rates: dict[str, float] = {}
+        self.fault_seed = 0
+        self.fault_rng = random.Random(self.fault_seed)
+        self.hang_s = 30.0
+        self.retry_after_ms = 50.0
+        self.faults: Counter[str] = Counter()
         self.requests = 0
         self.by_status: Counter[int] = Counter()
         self.prompt_tokens = 0
@@ -240,6 +262,43 @@ def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
         return js.get("schema") if isinstance(js.get("schema"), dict) else {}
     if rf.get("type") == "json_object":
         return rf.get("schema") if isinstance(rf.get("schema"), dict) else {"type": "object"}
+    return None
+
+
+def _check_faults(payload: dict[str, Any]) -> str | None:
+    """What is wrong with the fault settings of a configure payload, if anything."""
+    rates = payload.get("fault_rates")
+    if rates is not None:
+        if not isinstance(rates, dict):
+            return "'fault_rates' must be an object of kind -> probability"
+        unknown = set(rates) - set(FAULT_KINDS)
+        if unknown:
+            return f"unknown fault kinds {sorted(unknown)}; known: {list(FAULT_KINDS)}"
+        for kind, p in rates.items():
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+                return f"fault rate {kind!r} must be a number between 0 and 1, got {p!r}"
+        if sum(rates.values()) > 1.0 + 1e-9:
+            return f"fault rates sum to {sum(rates.values())}, more than 1"
+    seed = payload.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        return f"'seed' must be an integer, got {seed!r}"
+    for key in ("hang_s", "retry_after_ms"):
+        v = payload.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+            return f"{key!r} must be a number >= 0, got {v!r}"
+    return None
+
+
+def _draw_fault(state: _State) -> str | None:
+    """One draw from the fault RNG: the kind of fault for this request, or None."""
+    if not state.fault_rates:
+        return None
+    u = state.fault_rng.random()
+    edge = 0.0
+    for kind in FAULT_KINDS:
+        edge += state.fault_rates.get(kind, 0.0)
+        if u < edge:
+            return kind
     return None
 
 
@@ -286,6 +345,7 @@ def build_app() -> Any:
             except (ValueError, KeyError, TypeError):
                 return _error(400, "body must be JSON with 'messages'")
             state.recent.append(body)
+            fault = _draw_fault(state)  # drawn for every request: the sequence depends on the order only
             rf = body.get("response_format")
             if state.reject_json_schema and isinstance(rf, dict) and rf.get("type") == "json_schema":
                 # What llama-cpp-python's server (0.3.36) answers to OpenAI's structured-output form.
@@ -300,8 +360,22 @@ def build_app() -> Any:
                     r["times_left"] -= 1
                     r["hits"] += 1
                     break
+            if rule is not None:
+                fault = None  # a scripted answer wins over a fault
+            if fault is not None:
+                state.faults[fault] += 1
+            fault_header = {"x-fake-fault": fault} if fault is not None else None
             if state.latency_s > 0:
                 await asyncio.sleep(state.latency_s)
+            if fault == "429":
+                ms = state.retry_after_ms
+                return _error(429, "fake fault: rate limited", {
+                    "retry-after-ms": f"{ms:g}", "Retry-After": f"{ms / 1000:g}", "x-fake-fault": fault})
+            if fault == "500":
+                return _error(500, "fake fault: internal server error", fault_header)
+            if fault == "hang":
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(state.wake.wait(), state.hang_s)
             if rule is not None and rule.get("hang_s"):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(state.wake.wait(), float(rule["hang_s"]))
@@ -318,6 +392,10 @@ def build_app() -> Any:
                 seed = hashlib.sha256(raw_body).hexdigest()[:32]
                 content = (json.dumps(instance(schema, seed), ensure_ascii=False) if schema is not None
                            else _sentence(seed, "$"))
+                if fault == "invalid_json":
+                    # A reply cut off half way: an object that is never closed is no JSON, not even in part.
+                    content = content[: max(len(content) // 2, 1)] if content.startswith("{") \
+                        else '{"' + content[: len(content) // 2]
             prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages if isinstance(m, dict)) // 4 + 1
             completion_tokens = len(content) // 4 + 1
             state.prompt_tokens += prompt_tokens
@@ -330,7 +408,7 @@ def build_app() -> Any:
                              "finish_reason": "stop", "logprobs": None}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens},
-            })
+            }, headers=fault_header)
         finally:
             state.in_flight -= 1
 
@@ -355,11 +433,25 @@ def build_app() -> Any:
 
     async def configure(request: Request) -> Response:
         payload = await request.json()
-        unknown = set(payload) - {"latency_s", "reject_json_schema"}
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "settings must be a JSON object"}, status_code=400)
+        unknown = set(payload) - _SETTINGS
         if unknown:
-            return JSONResponse({"error": f"unknown settings {sorted(unknown)}"}, status_code=400)
+            return JSONResponse({"error": f"unknown settings {sorted(unknown)}; known: {sorted(_SETTINGS)}"},
+                                status_code=400)
+        problem = _check_faults(payload)
+        if problem:
+            return JSONResponse({"error": problem}, status_code=400)
         state.latency_s = float(payload.get("latency_s", state.latency_s))
         state.reject_json_schema = bool(payload.get("reject_json_schema", state.reject_json_schema))
+        state.hang_s = float(payload.get("hang_s", state.hang_s))
+        state.retry_after_ms = float(payload.get("retry_after_ms", state.retry_after_ms))
+        if payload.get("fault_rates") is not None:
+            state.fault_rates = {k: float(v) for k, v in payload["fault_rates"].items() if v > 0}
+        if payload.get("seed") is not None:
+            state.fault_seed = int(payload["seed"])
+        if payload.get("fault_rates") is not None or payload.get("seed") is not None:
+            state.fault_rng = random.Random(state.fault_seed)  # the sequence starts again
         return JSONResponse({"ok": True})
 
     async def stats(request: Request) -> Response:
@@ -368,6 +460,8 @@ def build_app() -> Any:
             "prompt_tokens": state.prompt_tokens, "completion_tokens": state.completion_tokens,
             "in_flight": state.in_flight, "max_in_flight": state.max_in_flight, "latency_s": state.latency_s,
             "rules": [{k: v for k, v in r.items()} for r in state.rules],
+            "faults": dict(state.faults), "fault_rates": dict(state.fault_rates), "seed": state.fault_seed,
+            "hang_s": state.hang_s,
         })
 
     async def recent(request: Request) -> Response:
@@ -487,11 +581,13 @@ class FakeOpenAIServer:
         self._call("POST", "/_fake/reset")
 
     def configure(self, **settings: Any) -> None:
-        """Set `latency_s` (async delay before every answer) or `reject_json_schema` (act like llama.cpp)."""
+        """Set `latency_s` (async delay before every answer), `reject_json_schema` (act like llama.cpp),
+        or random faults: `fault_rates` ({'429'|'500'|'hang'|'invalid_json': probability}), `seed`,
+        `hang_s`, `retry_after_ms` (see the module docstring)."""
         self._call("POST", "/_fake/configure", settings)
 
     def stats(self) -> dict[str, Any]:
-        """{'requests', 'by_status', 'prompt_tokens', 'completion_tokens', 'max_in_flight', 'rules', ...}."""
+        """{'requests', 'by_status', 'prompt_tokens', 'completion_tokens', 'max_in_flight', 'rules', 'faults', ...}."""
         return self._call("GET", "/_fake/stats")  # type: ignore[no-any-return]
 
     def requests(self) -> list[dict[str, Any]]:
