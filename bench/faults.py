@@ -55,18 +55,11 @@ from typing import Any  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import yaml  # noqa: E402
 
-from benchsmith.records import content_hash  # noqa: E402
 from benchsmith.testing.fake_openai import FAULT_KINDS, FakeOpenAIServer  # noqa: E402
+from benchsmith.testing.rows import EXAMPLE_SEEDS, malformed_rows  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = [
-    "A train leaves at 9:10 and arrives at 11:45. How long is the journey in minutes?",
-    "Write a function that returns the second largest distinct number in a list.",
-    "A rectangle has a perimeter of 30 cm and one side of 6 cm. What is its area?",
-    "Three friends split a bill of 84 dollars so that one pays twice as much as each other. Who pays what?",
-    "Explain why the sum of two odd numbers is always even, with a short proof.",
-    "A tank fills at 12 litres per minute and drains at 4 litres per minute. How long to fill 200 litres?",
-]
+SEEDS = list(EXAMPLE_SEEDS)
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -92,35 +85,6 @@ def read_rows(version: Path) -> list[dict[str, Any]]:
     return pq.read_table(version / "data" / "test.parquet").to_pylist()  # type: ignore[no-any-return]
 
 
-def malformed(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(id, problem) for every published row that is not a well-formed item (as tests/test_faults.py)."""
-    bad: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for row in rows:
-        rid, prompt, answer = row.get("id"), row.get("prompt"), row.get("reference_answer")
-        problems = []
-        if not isinstance(rid, str) or not _ID.match(rid):
-            problems.append(f"id {rid!r}")
-        elif rid in seen:
-            problems.append("duplicate id")
-        if not isinstance(prompt, str) or not prompt.strip():
-            problems.append("empty prompt")
-        if not isinstance(answer, str) or not answer.strip():
-            problems.append("empty reference_answer")
-        if isinstance(prompt, str) and isinstance(answer, str) and isinstance(rid, str) and \
-                rid != content_hash(row.get("kind"), prompt.strip(), answer.strip(), list(row.get("choices") or [])):
-            problems.append("id is not the content hash")
-        verdicts = row.get("verdicts") or []
-        stages = [v.get("stage") for v in verdicts]
-        if not verdicts or not all(v.get("passed") for v in verdicts):
-            problems.append("a verdict did not pass")
-        if "rules" not in stages or "llm_judge" not in stages:
-            problems.append(f"missing verdicts: {stages}")
-        seen.add(str(rid))
-        bad.extend((str(rid), p) for p in problems)
-    return bad
-
-
 # -- 1. a run under faults --------------------------------------------------------------------
 
 def fault_run(server: FakeOpenAIServer, work: Path, *, items: int, rate: float, seed: int) -> dict[str, Any]:
@@ -137,7 +101,7 @@ def fault_run(server: FakeOpenAIServer, work: Path, *, items: int, rate: float, 
     stats = server.stats()
     server.reset()  # wakes the requests still hanging
     rows = read_rows(report.publish.path) if report.publish is not None else []
-    bad = malformed(rows)
+    bad = malformed_rows(rows)
     usage = report.usage
     return {
         "items": items, "fault_rate": rate, "seed": seed, "published": len(rows), "malformed": len(bad),

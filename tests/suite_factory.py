@@ -9,15 +9,9 @@ from typing import Any
 import yaml
 
 from benchsmith.spec import SuiteSpec, load_spec
+from benchsmith.testing.rows import EXAMPLE_SEEDS
 
-SEEDS = [
-    "A train leaves at 9:10 and arrives at 11:45. How long is the journey in minutes?",
-    "Write a function that returns the second largest distinct number in a list.",
-    "A rectangle has a perimeter of 30 cm and one side of 6 cm. What is its area?",
-    "Three friends split a bill of 84 dollars so that one pays twice as much as each other. Who pays what?",
-    "Explain why the sum of two odd numbers is always even, with a short proof.",
-    "A tank fills at 12 litres per minute and drains at 4 litres per minute. How long to fill 200 litres?",
-]
+SEEDS = list(EXAMPLE_SEEDS)
 
 
 def make_spec(tmp_path: Path, fake_llm: Any, *, judge_url: str | None = None, **overrides: Any) -> SuiteSpec:

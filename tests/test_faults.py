@@ -27,8 +27,8 @@ import yaml
 from suite_factory import SEEDS, make_spec
 
 from benchsmith.flows.run_suite import run_suite
-from benchsmith.records import content_hash
 from benchsmith.testing.fake_openai import FAULT_KINDS
+from benchsmith.testing.rows import malformed_rows
 
 REPO = Path(__file__).resolve().parents[1]
 RATES = {"429": 0.05, "500": 0.05, "hang": 0.05, "invalid_json": 0.05}
@@ -124,46 +124,11 @@ def test_a_reset_wakes_requests_hung_by_a_fault(fake_llm: Any) -> None:
     fake_llm.reset()
     worker.join(timeout=20)
     assert answers == [200] and time.monotonic() - started < 10
+    # What was in flight before the reset is not counted after it, even when it ends.
+    assert fake_llm.stats()["in_flight"] == 0
 
 
 # -- a run under faults -------------------------------------------------------------------
-
-def malformed(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(id, problem) for every published row that is not a well-formed item."""
-    bad: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for row in rows:
-        rid = row.get("id")
-        problems = []
-        if not isinstance(rid, str) or not _ID.match(rid):
-            problems.append(f"id {rid!r}")
-        elif rid in seen:
-            problems.append("duplicate id")
-        prompt, answer = row.get("prompt"), row.get("reference_answer")
-        if not isinstance(prompt, str) or not prompt.strip():
-            problems.append("empty prompt")
-        if not isinstance(answer, str) or not answer.strip():
-            problems.append("empty reference_answer")
-        if isinstance(prompt, str) and isinstance(answer, str) and isinstance(rid, str) and \
-                rid != content_hash(row.get("kind"), prompt.strip(), answer.strip(), list(row.get("choices") or [])):
-            problems.append("id is not the content hash")
-        verdicts = row.get("verdicts") or []
-        stages = [v.get("stage") for v in verdicts]
-        if not verdicts or not all(v.get("passed") for v in verdicts):
-            problems.append(f"verdicts {[(v.get('stage'), v.get('passed'), v.get('reason')) for v in verdicts]}")
-        if "rules" not in stages or "llm_judge" not in stages:
-            problems.append(f"missing verdicts: stages {stages}")
-        judge = next((v for v in verdicts if v.get("stage") == "llm_judge"), None)
-        if judge is not None:
-            scores = json.loads(judge.get("details") or "{}").get("scores") or {}
-            if len(scores) != 5 or not all(isinstance(s, int) and 1 <= s <= 5 for s in scores.values()):
-                problems.append(f"judge scores {scores}")
-        if not row.get("seed_id") or (row.get("lineage") or {}).get("generator") != "evolve":
-            problems.append("lineage")
-        seen.add(str(rid))
-        bad.extend((str(rid), p) for p in problems)
-    return bad
-
 
 def _role(timeout_s: float, base_url: str) -> dict[str, Any]:
     return {"base_url": base_url, "model": "fake-model", "timeout_s": timeout_s}
@@ -184,7 +149,7 @@ def test_200_items_under_20_percent_faults_publish_exactly_200_well_formed_rows(
     assert report.publish is not None and report.publish.status == "published", report.outcome.funnel
     rows = list(datasets.load_dataset(str(report.publish.path))["test"])
     assert len(rows) == 200, report.outcome.funnel
-    assert malformed(rows) == []
+    assert malformed_rows(rows) == []
     retries = sum(int(r.get("retries", 0)) for r in report.usage.values())
     assert retries > 0, report.usage
 

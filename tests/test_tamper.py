@@ -9,7 +9,6 @@ file; `ignore_tampered` builds on the newest version that still verifies instead
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from test_publish import snapshot
 
 from benchsmith.errors import PublishError
 from benchsmith.funnel import Funnel
@@ -64,16 +64,6 @@ def items(*ns: int) -> list[Item]:
 def publish(out: Path, batch: list[Item], **kw: Any) -> PublishResult:
     return publish_version(spec=make_spec(), items=batch, rejected=items(90, 91), funnel=Funnel(), models={},
                            usage={}, stop_reason="target_reached", output_dir=out, today=NOV, **kw)
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
-    """Every path under root with size, mtime and content hash: proves nothing was written."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        st = p.lstat()
-        digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-        out[p.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns, digest)
-    return out
 
 
 def writable(path: Path) -> Path:

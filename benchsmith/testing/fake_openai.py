@@ -238,6 +238,8 @@ class _State:
         self.by_status: Counter[int] = Counter()
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        # Requests of before the reset (hung ones just woken) no longer count as in flight here.
+        self.epoch = getattr(self, "epoch", 0) + 1
         self.in_flight = 0
         self.max_in_flight = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=200)
@@ -336,6 +338,7 @@ def build_app() -> Any:
     async def chat(request: Request) -> Response:
         raw_body = await request.body()
         state.requests += 1
+        epoch = state.epoch
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
@@ -410,7 +413,8 @@ def build_app() -> Any:
                           "total_tokens": prompt_tokens + completion_tokens},
             }, headers=fault_header)
         finally:
-            state.in_flight -= 1
+            if state.epoch == epoch:
+                state.in_flight -= 1
 
     async def models(request: Request) -> Response:
         return _json({"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "benchsmith"}]})
