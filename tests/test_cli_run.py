@@ -50,15 +50,22 @@ def children_matching(pid: int, needle: str) -> list[int]:
     return found
 
 
-@pytest.mark.slow
-def test_ctrl_c_publishes_nothing_and_the_next_run_resumes(tmp_path: Path, fake_llm: Any) -> None:
-    fake_llm.configure(latency_s=0.4)
+def start_slow_run(tmp_path: Path, fake_llm: Any, *, latency_s: float, requests: int) -> tuple[Any, Any]:
+    """A CLI run on a slow fake server, returned once it has sent `requests` requests (and still runs)."""
+    fake_llm.configure(latency_s=latency_s)
     spec = make_spec(tmp_path, fake_llm, llm={
         "generator": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5},
         "judge": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5}, "concurrency": 2})
     proc = cli("run", str(spec.source_path), cwd=tmp_path)
-    wait_for(lambda: fake_llm.stats()["requests"] >= 4 or proc.poll() is not None, 120, "the run to make requests")
+    wait_for(lambda: fake_llm.stats()["requests"] >= requests or proc.poll() is not None, 120,
+             "the run to make requests")
     assert proc.poll() is None, proc.communicate()[0]
+    return spec, proc
+
+
+@pytest.mark.slow
+def test_ctrl_c_publishes_nothing_and_the_next_run_resumes(tmp_path: Path, fake_llm: Any) -> None:
+    spec, proc = start_slow_run(tmp_path, fake_llm, latency_s=0.4, requests=4)
     os.killpg(proc.pid, signal.SIGINT)
     output = proc.communicate(timeout=90)[0]
     assert proc.returncode == 130, output
@@ -103,13 +110,7 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_one_run_per_workspace_and_a_killed_runs_lock_is_taken_over(tmp_path: Path, fake_llm: Any) -> None:
-    fake_llm.configure(latency_s=0.5)
-    spec = make_spec(tmp_path, fake_llm, llm={
-        "generator": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5},
-        "judge": {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 5}, "concurrency": 2})
-    first = cli("run", str(spec.source_path), cwd=tmp_path)
-    wait_for(lambda: fake_llm.stats()["requests"] >= 2 or first.poll() is not None, 120, "the first run's requests")
-    assert first.poll() is None, first.communicate()[0]
+    spec, first = start_slow_run(tmp_path, fake_llm, latency_s=0.5, requests=2)
 
     started = time.monotonic()
     second = cli("run", str(spec.source_path), cwd=tmp_path)
