@@ -16,11 +16,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchsmith import progress
@@ -58,6 +59,22 @@ class RunReport(BaseModel):
     task_runner: str = "in_process"
 
 
+T = TypeVar("T")
+
+
+class Opaque(Generic[T]):
+    """A flow's return value that Prefect passes through without walking it.
+
+    Prefect visits every field of a returned pydantic model looking for futures to
+    resolve; for a result holding thousands of items that was a few percent of a run.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
 class SuiteRunResult(BaseModel):
     """What the `suite-run` flow returns."""
 
@@ -89,7 +106,7 @@ def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | li
 
 @flow(name="suite-run", log_prints=False, validate_parameters=False)
 async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: bool = False,
-                    distributed: bool = False, ignore_tampered: bool = False) -> SuiteRunResult:
+                    distributed: bool = False, ignore_tampered: bool = False) -> Opaque[SuiteRunResult]:
     """Build the suite and publish it (when anything survived)."""
     sources, corpus = _load_sources(run, skip_bad_seeds)
     outcome, ledger = await build_suite(run, sources, corpus, distributed=distributed)
@@ -100,8 +117,9 @@ async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: b
     usage, models = ledger.usage.snapshot(), run.models()
     published = None
     if outcome.published:
-        published = publish_task(run.spec, outcome, models, usage, new_version, run.output_dir, ignore_tampered)
-    return SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models)
+        published = publish_task(run.spec, quote(outcome), models, usage, new_version, run.output_dir,
+                                 ignore_tampered)
+    return Opaque(SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models))
 
 
 def _dask_runner(spec: SuiteSpec, address: str | None) -> Any:
@@ -195,7 +213,7 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
                             env["PREFECT_API_URL"] = str(api_now)
                     with _environment(env):
                         result = asyncio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
-                                                     distributed=distributed, ignore_tampered=ignore_tampered))
+                                                     distributed=distributed, ignore_tampered=ignore_tampered)).value
             except KeyboardInterrupt:
                 store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
                 raise

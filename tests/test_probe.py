@@ -190,6 +190,12 @@ def test_refused_port() -> None:
     assert url in r.detail and "connection refused" in r.detail and "Is the server running?" in r.detail
 
 
+def test_a_base_url_without_a_scheme_is_named() -> None:
+    r = probe("localhost:8000/v1")
+    assert not r.ok and r.kind == "unreachable"
+    assert r.detail.startswith("localhost:8000/v1: not a usable base URL") and "http://host:8000/v1" in r.detail
+
+
 def test_fake_server_is_ok_and_the_model_is_checked(fake_llm: FakeOpenAIServer) -> None:
     r = probe(fake_llm.base_url, model=fake_llm.model)
     assert r.ok and r.kind == "ok" and r.status == 200 and r.warning is None

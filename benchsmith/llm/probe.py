@@ -89,7 +89,10 @@ def _causes(err: BaseException) -> list[BaseException]:
 
 def _host_port(base_url: str) -> str:
     parts = urlsplit(base_url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return parts.netloc
     return f"{parts.hostname}:{port}"
 
 
@@ -168,6 +171,9 @@ class _Prober:
         self.phases, self.what = _Phases(), f"{method} {url}"
         try:
             return await self.client.request(method, url, extensions={"trace": self.phases}, **kw)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
+            raise _Failed("unreachable", f"not a usable base URL ({err}); it should look like "
+                                         "http://host:8000/v1") from None
         except httpx.TransportError as err:
             raise self.failure(err) from None
 
