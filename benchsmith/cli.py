@@ -54,11 +54,14 @@ def validate(
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", "-o", help="The output folder the run would publish under (default: the spec's).")] = None,
     workspace: WorkspaceOpt = Path(".benchsmith"),
+    probe: Annotated[bool, typer.Option(
+        "--probe", help="Also ask every configured endpoint for its models (a few seconds at most each).")] = False,
 ) -> None:
     """Check a spec (fields, stage names and parameters, seed file, output and workspace folders) without
     running it."""
     from benchsmith.fsutil import check_writable_folder
     from benchsmith.llm.endpoints import ROLES, resolve_endpoint
+    from benchsmith.llm.probe import probe_endpoints
     from benchsmith.seeds import load_seeds
     from benchsmith.spec import load_spec
 
@@ -71,8 +74,14 @@ def validate(
         else:
             source = f"{len(load_seeds(suite).seeds)} seeds"
         endpoints = [resolve_endpoint(role, getattr(suite.llm, role)).describe() for role in ROLES]
+        probes = probe_endpoints(suite.llm) if probe else []
     except BenchsmithError as err:
         raise _fail(err) from None
+    failed = [r for r in probes if not r.ok]
+    if failed:
+        for r in failed:
+            console.print(f"[bold red]error:[/] {escape(r.detail)}", highlight=False)
+        raise typer.Exit(1)
     out.print(f"[green]ok[/] {escape(str(spec))}: suite [bold]{escape(suite.suite)}[/], {escape(source)}, "
               f"target {suite.target_items} items, budget {suite.budget.max_llm_calls} LLM calls")
     out.print(f"  generators: {', '.join(g.name for g in suite.generators)}")
@@ -80,6 +89,9 @@ def validate(
               f"dedup exact={suite.dedup.exact} semantic={suite.dedup.semantic} (threshold {suite.dedup.threshold})")
     for line in endpoints:
         out.print(f"  {escape(line)}", highlight=False)
+    for r in probes:
+        note = f" ({r.warning})" if r.warning else ""
+        out.print(f"  [green]answers[/] {escape(r.detail)}{escape(note)}", highlight=False)
 
 
 def _describe_documents(suite: object) -> str:

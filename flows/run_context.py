@@ -89,7 +89,7 @@ def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = 
             clients.update(build_clients(
                 run.spec.llm, cache_dir=run.workspace / "llm-cache", budget=call_budget, usage=usage,
                 embedded_base_url_factory=lambda: _embedded_url(run), share_limits=True,
-                processes=run.processes))
+                processes=run.processes, breaker_scope=run.run_token))  # one breaker per endpoint per run
         return clients[role]
 
     sink = progress.sink()

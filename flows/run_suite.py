@@ -35,6 +35,7 @@ from benchsmith.flows.prefect_api import LocalPrefectAPI
 from benchsmith.flows.run_context import RunConfig
 from benchsmith.fsutil import check_writable_folder
 from benchsmith.llm.endpoints import ROLES, resolve_endpoint
+from benchsmith.llm.probe import probe_endpoints, raise_for_failures
 from benchsmith.publish import PublishResult, latest_verified_version, publish_version
 from benchsmith.records import Seed
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
@@ -171,6 +172,8 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     check_writable_folder(output_dir or spec.publish.output_dir, "output folder")
     # The version this run builds on must match its manifest: checked now, not after the spending.
     latest_verified_version((output_dir or spec.publish.output_dir) / spec.suite, ignore_tampered=ignore_tampered)
+    # Every configured endpoint answers HTTP before the first call (a few seconds at most).
+    raise_for_failures(probe_endpoints(spec.llm))
     runner_name: TaskRunnerName = task_runner or ("dask" if dask_address else spec.execution.task_runner)
     address = dask_address or spec.execution.dask_address
     distributed = runner_name == "dask"

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -86,7 +87,7 @@ def test_a_failing_run_prints_one_clean_error_and_leaves_no_log_behind(tmp_path:
     assert not Path(f"/tmp/benchsmith-prefect-api-{proc.pid}.log").exists(), "an empty server log was left behind"
 
 
-def test_a_documents_folder_of_unreadable_files_is_bad_input(tmp_path: Path) -> None:
+def test_a_documents_folder_of_unreadable_files_is_bad_input(tmp_path: Path, fake_llm: Any) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
@@ -95,9 +96,49 @@ def test_a_documents_folder_of_unreadable_files_is_bad_input(tmp_path: Path) -> 
     spec_path.write_text(yaml.safe_dump({
         "suite": "unreadable-docs", "documents": {"path": "docs"}, "target_items": 2,
         "generators": [{"name": "document_qa"}],
-        "llm": {"generator": {"base_url": "http://127.0.0.1:9/v1", "model": "m"},
-                "judge": {"base_url": "http://127.0.0.1:9/v1", "model": "m"}}}))
+        "llm": {"generator": {"base_url": fake_llm.base_url, "model": "m"},
+                "judge": {"base_url": fake_llm.base_url, "model": "m"}}}))
     done = cli("run", str(spec_path), cwd=tmp_path)
     text = done.stdout + done.stderr
     assert done.returncode == 2, text
     assert "no document with text" in text and "Traceback" not in text, text
+
+
+def test_a_port_that_never_speaks_http_fails_in_seconds_naming_it(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:  # accept connections and say nothing
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    silent = f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+    spec = write_spec(tmp_path, llm={"generator": {"base_url": silent, "model": "m", "timeout_s": 120},
+                                     "judge": {"base_url": silent, "model": "m", "timeout_s": 120}})
+    try:
+        for args in (("validate", str(spec), "--probe"), ("run", str(spec))):
+            started = time.monotonic()
+            done = cli(*args, cwd=tmp_path)
+            text = done.stdout + done.stderr
+            assert done.returncode == 1, text
+            assert time.monotonic() - started < 60, "a silent endpoint must fail in seconds, not after timeouts"
+            assert silent in text and "no HTTP response" in text and "Traceback" not in text, text
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        server.close()
