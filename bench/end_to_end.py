@@ -266,7 +266,7 @@ def measure(srv: Any, poll_s: float, latency_s: float, body: Any) -> dict[str, A
 # -- 1. benchsmith ----------------------------------------------------------------------
 
 def write_spec(folder: Path, *, suite: str, items: int, seeds: list[dict[str, str]], base_url: str,
-               concurrency: int, timeout_s: float = 60.0) -> Path:
+               concurrency: int, timeout_s: float = 60.0, budget_factor: float = 2.0) -> Path:
     import yaml
 
     (folder / "seeds.jsonl").write_text("".join(json.dumps(s) + "\n" for s in seeds))
@@ -276,7 +276,7 @@ def write_spec(folder: Path, *, suite: str, items: int, seeds: list[dict[str, st
         "description": "end-to-end throughput bench on the fake OpenAI server",
         "seeds": {"path": "seeds.jsonl"},
         "target_items": items,
-        "budget": {"max_llm_calls": 2 * items, "max_rounds": 8},
+        "budget": {"max_llm_calls": int(budget_factor * items), "max_rounds": 8},
         "generators": [{"name": "evolve", "params": {"kind": "open_qa", "depth": 1,
                                                      "operators": list(OPERATORS)}}],
         "verifiers": [{"name": "rules"}, {"name": "llm_judge", "params": {"threshold": 3.0}}],
@@ -328,11 +328,13 @@ def published_rows(out_dir: Path) -> int | None:
 
 
 def run_benchsmith(srv: Any, *, items: int, seeds: list[dict[str, str]], latency_s: float, concurrency: int,
-                   poll_s: float, work: Path, timeout_s: float, llm_timeout_s: float) -> dict[str, Any]:
+                   poll_s: float, work: Path, timeout_s: float, llm_timeout_s: float,
+                   budget_factor: float = 2.0) -> dict[str, Any]:
     folder = work / f"benchsmith-{int(latency_s * 1000)}ms"
     folder.mkdir(parents=True)
     spec = write_spec(folder, suite=f"e2e-bench-{int(latency_s * 1000)}ms", items=items, seeds=seeds,
-                      base_url=srv.base_url, concurrency=concurrency, timeout_s=llm_timeout_s)
+                      base_url=srv.base_url, concurrency=concurrency, timeout_s=llm_timeout_s,
+                      budget_factor=budget_factor)
     log = folder / "run.log"
     cmd = [*benchsmith_cmd(), "run", str(spec), "--workspace", str(folder / "workspace"),
            "--output-dir", str(folder / "published")]
@@ -627,6 +629,9 @@ def details(name: str, r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--items", type=int, default=2000, help="published items wanted (benchsmith target_items)")
+    ap.add_argument("--budget-factor", type=float, default=2.0,
+                    help="benchsmith's budget.max_llm_calls as a multiple of --items (2 = exactly the minimum; "
+                         "raise it, e.g. 10, to measure what over-generation costs when the budget does not cap it)")
     ap.add_argument("--latencies", default="0,200", help="comma-separated per-request latencies in ms")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seeds", type=int, default=300, help="distinct seeds in the seed file")
@@ -681,7 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.skip_benchsmith:
                     r["benchsmith"] = run_benchsmith(srv, items=args.items, seeds=seeds, latency_s=lat,
                                                      concurrency=args.concurrency, poll_s=poll_s, work=work,
-                                                     timeout_s=args.timeout, llm_timeout_s=args.llm_timeout)
+                                                     timeout_s=args.timeout, llm_timeout_s=args.llm_timeout,
+                                                     budget_factor=args.budget_factor)
                 if not args.skip_bare:
                     r["bare"] = run_bare(srv, requests=requests, latency_s=lat, concurrency=args.concurrency,
                                          poll_s=poll_s, work=work, timeout_s=args.timeout)

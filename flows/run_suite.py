@@ -172,8 +172,6 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     check_writable_folder(output_dir or spec.publish.output_dir, "output folder")
     # The version this run builds on must match its manifest: checked now, not after the spending.
     latest_verified_version((output_dir or spec.publish.output_dir) / spec.suite, ignore_tampered=ignore_tampered)
-    # Every configured endpoint answers HTTP before the first call (a few seconds at most).
-    raise_for_failures(probe_endpoints(spec.llm))
     runner_name: TaskRunnerName = task_runner or ("dask" if dask_address else spec.execution.task_runner)
     address = dask_address or spec.execution.dask_address
     distributed = runner_name == "dask"
@@ -200,6 +198,8 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
                 progress.sink().message(f"run {crashed} ended without recording an outcome: marked crashed")
             run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
             try:
+                # Every configured endpoint answers HTTP before the first call (a few seconds at most).
+                raise_for_failures(probe_endpoints(spec.llm))
                 storage = str(workspace / "task-results")
                 with prefect_api.prefect_api(api) as api_url, \
                         temporary_settings({PREFECT_LOCAL_STORAGE_PATH: Path(storage)}):
