@@ -64,9 +64,10 @@ def _embedded_url(run: RunConfig) -> tuple[str, str]:
         from benchsmith.llm.embedded import MODEL_ALIAS
 
         return run.embedded_url, MODEL_ALIAS
-    from benchsmith.llm.embedded import shared_server
+    from benchsmith.llm.embedded import shared_server, shared_server_running
 
-    progress.sink().message("starting the embedded llama.cpp server (SmolLM2-135M-Instruct)…")
+    if not shared_server_running():
+        progress.sink().message("starting the embedded llama.cpp server (SmolLM2-135M-Instruct)…")
     server = shared_server()
     return server.base_url, server.model
 

@@ -168,6 +168,12 @@ def shared_server() -> EmbeddedServer:
         return _shared
 
 
+def shared_server_running() -> bool:
+    """Whether this process's embedded server is up (so using it starts nothing)."""
+    with _shared_lock:
+        return _shared is not None and _shared.running
+
+
 def stop_shared_server() -> None:
     """Stop the process's embedded server if one was started. Idempotent."""
     global _shared
