@@ -63,9 +63,9 @@ class StageContext:
         """The shared sentence embedder, loaded on first use."""
         if self._embedder is None:
             if self.embedder_factory is None:
-                from benchsmith.embeddings import Embedder
+                from benchsmith.embeddings import shared_embedder
 
-                self._embedder = Embedder(cache_dir=self.workspace / "embeddings")
+                self._embedder = shared_embedder(self.workspace / "embeddings")
             else:
                 self._embedder = self.embedder_factory()
         return self._embedder

@@ -220,3 +220,18 @@ class Embedder:
         if self._disk is not None:
             self._disk.close()
             self._disk = None
+
+
+_shared: dict[str, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embedder(cache_dir: Path | str) -> Embedder:
+    """This process's embedder for a cache folder, loaded once: every task of a run (each builds its
+    own `StageContext`) and every round reuses the model instead of loading it again."""
+    key = str(Path(cache_dir).resolve())
+    with _shared_lock:
+        embedder = _shared.get(key)
+        if embedder is None:
+            embedder = _shared[key] = Embedder(cache_dir=cache_dir)
+        return embedder

@@ -93,10 +93,9 @@ def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = 
                 processes=run.processes, breaker_scope=run.run_token))  # one breaker per endpoint per run
         return clients[role]
 
-    sink = progress.sink()
-    ctx = StageContext(llm=client, workspace=run.workspace, random_seed=run.spec.random_seed,
-                       progress=sink.advance, plan=sink.plan, suite=run.spec.suite, output_dir=run.output_dir,
-                       spec_dir=run.spec_dir, corpus=corpus, document_item_counts=dict(document_item_counts or {}))
+    ctx = local_context(run, corpus)
+    ctx.llm = client
+    ctx.document_item_counts = dict(document_item_counts or {})
     yield ctx, usage
 
 
