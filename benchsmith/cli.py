@@ -60,7 +60,7 @@ def validate(
     """Check a spec (fields, stage names and parameters, seed file, output and workspace folders) without
     running it."""
     from benchsmith.fsutil import check_writable_folder
-    from benchsmith.llm.endpoints import ROLES, resolve_endpoint
+    from benchsmith.llm.endpoints import resolve_endpoint
     from benchsmith.llm.probe import probe_endpoints
     from benchsmith.seeds import load_seeds
     from benchsmith.spec import load_spec
@@ -73,7 +73,7 @@ def validate(
             source = _describe_documents(suite)
         else:
             source = f"{len(load_seeds(suite).seeds)} seeds"
-        endpoints = [resolve_endpoint(role, getattr(suite.llm, role)).describe() for role in ROLES]
+        endpoints = [resolve_endpoint(role, suite.llm.endpoint(role)).describe() for role in suite.llm.role_names()]
         probes = probe_endpoints(suite.llm) if probe else []
     except BenchsmithError as err:
         raise _fail(err) from None
@@ -202,6 +202,7 @@ def _print_report(report: object) -> None:
                   highlight=False)
     for role, model in report.models.items():
         out.print(f"  {role}: {escape(model)}", highlight=False)
+    _print_quality(outcome.reports.get("quality") or [])
     pub = report.publish
     if pub is None:
         out.print("[red]nothing survived the filters: no version published[/]")
@@ -212,6 +213,18 @@ def _print_report(report: object) -> None:
         parent = f" (parent {pub.parent})" if pub.parent else ""
         out.print(f"published version [bold green]{pub.version}[/]{escape(parent)}: {escape(str(pub.path))}")
         out.print(f"  load it with: datasets.load_dataset({escape(repr(str(pub.path)))})", highlight=False)
+
+
+def _print_quality(reports: list[dict[str, Any]]) -> None:
+    """Each quality report's figures on one line, then its warnings in plain words."""
+    from benchsmith.quality import warnings_of
+
+    for rep in reports:
+        facts = "; ".join(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}"
+                          for k, v in (rep.get("facts") or {}).items())
+        out.print(f"  {escape(rep['title'])}: {escape(facts)}", highlight=False)
+    for warning in warnings_of(reports):
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 # --- standalone checks on any dataset ------------------------------------------------------

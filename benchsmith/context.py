@@ -50,6 +50,8 @@ class StageContext:
     """A documents suite's ingested documents and chunks (None for a seeds suite)."""
     document_item_counts: Mapping[str, int] = field(default_factory=dict)
     """Items already made per document id in earlier rounds (per-document quotas)."""
+    roles: tuple[str, ...] = ("generator", "judge")
+    """The LLM roles the spec defines (`llm.roles` adds named ones to generator and judge)."""
     _embedder: Embedder | None = field(default=None, repr=False)
 
     def client(self, role: str) -> LLMClient:

@@ -12,16 +12,18 @@ from collections.abc import Sequence
 
 from benchsmith.context import StageContext
 from benchsmith.errors import BudgetExhausted
+from benchsmith.quality import StageReport
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import Verifier
 
 
 async def run_stages(stages: Sequence[Verifier], items: Sequence[Item], ctx: StageContext, *,
-                     budget_drops: bool = False) -> list[Item]:
+                     budget_drops: bool = False, reports: list[StageReport] | None = None) -> list[Item]:
     """Run `stages` in order over `items`; each sees the items no earlier stage dropped.
 
     With `budget_drops`, a stage that runs out of LLM budget leaves its unjudged items
     dropped as `budget_exhausted` (and the later stages skip them) instead of raising.
+    `reports`, when given, receives each stage's `report()` after it ran.
     """
     current = list(items)
     for stage in stages:
@@ -40,6 +42,8 @@ async def run_stages(stages: Sequence[Verifier], items: Sequence[Item], ctx: Sta
             raise RuntimeError(f"stage {stage.name!r} returned {len(verdicts)} verdicts for {len(batch)} items")
         for i, verdict in zip(alive, verdicts):
             current[i] = current[i].with_verdict(verdict)
+        if reports is not None and (report := stage.report()) is not None:
+            reports.append(report)
     return current
 
 

@@ -7,15 +7,19 @@ environment variable that holds its key.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchsmith.errors import SpecError, UnknownNameError
 from benchsmith.records import content_hash
+
+BASE_ROLES: tuple[str, ...] = ("generator", "judge")
+"""The roles every spec has; `llm.roles` adds named ones."""
 
 
 class _Strict(BaseModel):
@@ -69,9 +73,36 @@ class LLMSpec(_Strict):
 
     generator: EndpointSpec = Field(default_factory=EndpointSpec)
     judge: EndpointSpec = Field(default_factory=lambda: EndpointSpec(temperature=0.0, max_tokens=256))
+    roles: dict[str, EndpointSpec] = Field(
+        default_factory=dict,
+        description="More named roles beside generator and judge (a jury's judges, a solver), each an "
+                    "endpoint like them: `roles: {solver: {base_url: ..., model: ...}}`.")
     concurrency: int = Field(default=8, ge=1, le=1024, description="Requests in flight per endpoint.")
     max_retries: int = Field(default=4, ge=0, le=20, description="Retries for 429/5xx/timeouts/connection errors.")
     cache: bool = Field(default=True, description="Keep an on-disk response cache (reruns cost no calls).")
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, EndpointSpec]) -> dict[str, EndpointSpec]:
+        for name in roles:
+            if name in BASE_ROLES:
+                raise ValueError(f"{name!r} is a built-in role: set llm.{name} instead of llm.roles.{name}")
+            if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
+                raise ValueError(f"role name {name!r}: use lower case letters, digits, '-' and '_'")
+        return roles
+
+    def role_names(self) -> tuple[str, ...]:
+        """Every role this spec defines: generator, judge, then the named extra roles."""
+        return (*BASE_ROLES, *self.roles)
+
+    def endpoint(self, role: str) -> EndpointSpec:
+        """The endpoint spec of `role`; a SpecError naming the defined roles if there is none."""
+        if role in BASE_ROLES:
+            return cast(EndpointSpec, getattr(self, role))
+        if role in self.roles:
+            return self.roles[role]
+        raise SpecError(f"no LLM role {role!r}: this spec defines {', '.join(self.role_names())} "
+                        f"(add it under llm.roles)")
 
 
 class StageSpec(_Strict):

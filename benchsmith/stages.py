@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchsmith.aio import gather_or_cancel
 from benchsmith.context import StageContext
 from benchsmith.errors import LLMOutputError, LLMRequestError
+from benchsmith.quality import StageReport
 from benchsmith.records import Item, Verdict
 from benchsmith.registry import Registry
 
@@ -103,7 +104,7 @@ class Verifier(abc.ABC):
     Config: ClassVar[type[StageConfig]] = StageConfig
     scope: ClassVar[Scope] = "item"
     uses_llm: ClassVar[bool] = False
-    """True for stages that make one LLM call per item (the flow budgets for them)."""
+    """True for stages that make LLM calls per item (the flow budgets `calls_per_item()` for them)."""
     ranks_quality: ClassVar[bool] = False
     """True when this stage's score measures an item's quality: its verdicts are marked so that
     dedup keepers and selection prefer higher scores without knowing any stage by name."""
@@ -123,6 +124,24 @@ class Verifier(abc.ABC):
         """What, besides the items and the spec, decides this stage's verdicts (reference files,
         published versions). The flow adds it to the task cache key; '' when nothing does."""
         return ""
+
+    def calls_per_item(self) -> int:
+        """LLM calls one item costs this stage when every call succeeds (the flow plans with it)."""
+        return 1 if self.uses_llm else 0
+
+    def report(self) -> StageReport | None:
+        """What this stage measured while it ran (e.g. a null distribution and the thresholds it
+        chose), after its last `verify`; None when it has nothing to report.
+
+        Called in the process that ran the stage; the report travels with the task's result."""
+        return None
+
+    def assess(self, items: Sequence[Item]) -> StageReport | None:
+        """Quality figures that need the run's final items (its own verdicts over all of them,
+        canaries included: `benchsmith.canaries.is_canary`), e.g. whether a judge discriminates.
+
+        Called once by the flow after the last round, in the flow's process; None by default."""
+        return None
 
     def verdict(self, passed: bool, *, score: float | None = None, reason: str | None = None,
                 **details: Any) -> Verdict:

@@ -35,6 +35,7 @@ from benchsmith.errors import BudgetExhausted, is_transient
 from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
 from benchsmith.funnel import Funnel
 from benchsmith.pipeline import ordered, run_stages
+from benchsmith.quality import StageReport, merge_reports
 from benchsmith.records import Item, Seed, content_hash
 from benchsmith.reports import stage_reports
 from benchsmith.selection import SELECT_STAGE, select_items
@@ -100,6 +101,7 @@ class GenerateOutput(TaskUsage):
 
 class VerifyOutput(TaskUsage):
     items: list[Item] = Field(default_factory=list)
+    reports: list[StageReport] = Field(default_factory=list, description="What the stages measured (`report()`).")
 
     def transient(self) -> int:
         """Items dropped for a reason a rerun should retry (a judge call that failed, a spent budget)."""
@@ -135,9 +137,10 @@ async def generate_shard(run: RunConfig, sources: list[Seed] | list[Chunk], n: i
 @task(name="verify", **_cached)
 async def verify_shard(run: RunConfig, items: list[Item], budget: int, corpus: Corpus | None) -> VerifyOutput:
     """Run the per-item verifiers in spec order over one shard (each sees only the items still standing)."""
+    reports: list[StageReport] = []
     with task_context(run, budget, corpus=corpus) as (ctx, usage):
-        checked = await run_stages(item_stages(run.spec), items, ctx, budget_drops=True)
-    return VerifyOutput(items=checked, usage=usage.snapshot(), run_token=run.run_token)
+        checked = await run_stages(item_stages(run.spec), items, ctx, budget_drops=True, reports=reports)
+    return VerifyOutput(items=checked, reports=reports, usage=usage.snapshot(), run_token=run.run_token)
 
 
 @task(name="dedup", **_cached)
@@ -147,9 +150,10 @@ async def filter_pool(run: RunConfig, pool: list[Item], stage_tokens: list[str],
     `stage_tokens` (each stage's `cache_token`) only key the cache: a changed reference
     corpus or a newly published version must not be answered from an old result.
     """
+    reports: list[StageReport] = []
     with task_context(run, None, corpus=corpus) as (ctx, usage):
-        checked = await run_stages(set_stages(run.spec), pool, ctx)
-    return VerifyOutput(items=checked, usage=usage.snapshot(), run_token=run.run_token)
+        checked = await run_stages(set_stages(run.spec), pool, ctx, reports=reports)
+    return VerifyOutput(items=checked, reports=reports, usage=usage.snapshot(), run_token=run.run_token)
 
 
 def item_stages(spec: SuiteSpec) -> list[Verifier]:
@@ -195,9 +199,9 @@ def _strip_set_verdicts(items: Sequence[Item], names: set[str]) -> list[Item]:
 
 def calls_per_candidate(spec: SuiteSpec) -> int:
     """LLM calls one candidate costs when every call succeeds: its generator's calls (the most of the
-    spec's generators) plus one per LLM verifier."""
+    spec's generators) plus each per-item verifier's `calls_per_item()`."""
     generation = max(generators.get(s.name)(s.params).calls_per_item() for s in spec.generators)
-    judged = sum(1 for s in spec.verifiers if verifiers.get(s.name).uses_llm)
+    judged = sum(stage.calls_per_item() for stage in item_stages(spec))
     return generation + judged
 
 
@@ -296,6 +300,7 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
     items: dict[str, Item] = {}    # every distinct item made, in its latest state
     pool_ids: list[str] = []       # items that passed every per-item verifier, in order
     failures: list[GenerationFailure] = []
+    measured: list[StageReport] = []   # what the stages reported, in order (the last per stage wins)
     attempted = rounds = kept_count = 0
     stop_reason: StopReason = "max_rounds"
     for round_index in range(spec.budget.max_rounds):
@@ -342,6 +347,7 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
             dict(run=run, items=b, budget=ver_budgets[i], corpus=corpus) for i, b in enumerate(batches)], distributed)
         for out in checked:
             ledger.charge(out)
+            measured.extend(out.reports)
             for it in out.items:
                 items[it.id] = it
                 if it.passed:
@@ -352,6 +358,7 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
         [filtered] = await _map(filter_pool, [dict(run=run, pool=pool, stage_tokens=tokens, corpus=corpus)],
                                 distributed)
         ledger.charge(filtered)
+        measured.extend(filtered.reports)
         items.update((it.id, it) for it in filtered.items)
         kept_count = sum(1 for it in filtered.items if it.passed)
     if kept_count >= spec.target_items:
@@ -362,7 +369,9 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
     items.update((it.id, it) for it in published + surplus)
     final = list(items.values())
     funnel = build_funnel(spec, attempted, final, failures, stop_reason)
-    reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report}
+    quality = merge_reports([*measured, *(stage.assess(final) for stage in [*item_stages(spec), *set_stages(spec)])])
+    reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report,
+               "quality": [r.model_dump(mode="json") for r in quality]}
     outcome = RunOutcome(
         suite=spec.suite, stop_reason=stop_reason, published=published,
         rejected=[it for it in final if not it.passed], failures=failures, rounds=rounds,

@@ -18,10 +18,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchsmith import progress
+from benchsmith.card import DEMO_MODEL
 from benchsmith.context import StageContext
 from benchsmith.documents import Corpus
 from benchsmith.llm.client import LLMClient
-from benchsmith.llm.endpoints import ROLES, build_clients, resolve_endpoint
+from benchsmith.llm.endpoints import build_clients, resolve_endpoint
 from benchsmith.llm.usage import CallBudget, UsageMeter, logical_calls
 from benchsmith.spec import SuiteSpec
 
@@ -46,9 +47,9 @@ class RunConfig(BaseModel):
     def models(self) -> dict[str, str]:
         """role → 'model @ endpoint' for manifests, without starting anything."""
         out = {}
-        for role in ROLES:
-            ep = resolve_endpoint(role, getattr(self.spec.llm, role))
-            out[role] = "embedded SmolLM2-135M-Instruct" if ep.embedded else f"{ep.model} @ {ep.base_url}"
+        for role in self.spec.llm.role_names():
+            ep = resolve_endpoint(role, self.spec.llm.endpoint(role))
+            out[role] = DEMO_MODEL if ep.embedded else f"{ep.model} @ {ep.base_url}"
         return out
 
 
@@ -91,6 +92,8 @@ def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = 
                 run.spec.llm, cache_dir=run.workspace / "llm-cache", budget=call_budget, usage=usage,
                 embedded_base_url_factory=lambda: _embedded_url(run), share_limits=True,
                 processes=run.processes, breaker_scope=run.run_token))  # one breaker per endpoint per run
+        if role not in clients:
+            run.spec.llm.endpoint(role)  # raises a SpecError naming the roles the spec defines
         return clients[role]
 
     ctx = local_context(run, corpus)
@@ -104,7 +107,7 @@ def local_context(run: RunConfig, corpus: Corpus | None = None) -> StageContext:
     sink = progress.sink()
     return StageContext(workspace=run.workspace, random_seed=run.spec.random_seed, progress=sink.advance,
                         plan=sink.plan, suite=run.spec.suite, output_dir=run.output_dir, spec_dir=run.spec_dir,
-                        corpus=corpus)
+                        corpus=corpus, roles=run.spec.llm.role_names())
 
 
 class Ledger:

@@ -34,7 +34,7 @@ from benchsmith.flows.ingest import ingest_task
 from benchsmith.flows.prefect_api import LocalPrefectAPI
 from benchsmith.flows.run_context import RunConfig
 from benchsmith.fsutil import check_writable_folder
-from benchsmith.llm.endpoints import ROLES, resolve_endpoint
+from benchsmith.llm.endpoints import resolve_endpoint
 from benchsmith.llm.probe import probe_endpoints, raise_for_failures
 from benchsmith.publish import PublishResult, latest_verified_version, publish_version
 from benchsmith.records import Seed
@@ -150,7 +150,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _embedded_needed(spec: SuiteSpec) -> bool:
-    return any(resolve_endpoint(r, getattr(spec.llm, r)).embedded for r in ROLES)
+    return any(resolve_endpoint(r, spec.llm.endpoint(r)).embedded for r in spec.llm.role_names())
 
 
 def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_version: bool = False,

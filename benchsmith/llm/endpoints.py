@@ -25,10 +25,11 @@ from typing import Literal
 from benchsmith.errors import SpecError
 from benchsmith.llm.client import CircuitBreaker, ConcurrencyLimiter, LLMClient, ResponseFormatStyle
 from benchsmith.llm.usage import CallBudget, UsageMeter
-from benchsmith.spec import EndpointSpec, LLMSpec
+from benchsmith.spec import BASE_ROLES, EndpointSpec, LLMSpec
 
 OPENAI_URL = "https://api.openai.com/v1"
-ROLES: tuple[str, ...] = ("generator", "judge")
+ROLES: tuple[str, ...] = BASE_ROLES
+"""The built-in roles; a spec's `llm.role_names()` adds its named ones."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ EmbeddedFactory = Callable[[], tuple[str, str]]
 
 def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
                   usage: UsageMeter | None = None, embedded_base_url_factory: EmbeddedFactory | None = None,
-                  env: Mapping[str, str] | None = None, roles: tuple[str, ...] = ROLES,
+                  env: Mapping[str, str] | None = None, roles: tuple[str, ...] | None = None,
                   share_limits: bool = False, processes: int = 1, breaker_after: int = 8,
                   breaker_scope: str | None = None) -> dict[str, LLMClient]:
     """One `LLMClient` per role, sharing the budget, usage meter and per-endpoint concurrency limit.
@@ -138,13 +139,14 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
     that scope shares it (`shared_breaker`), so that the count spans the run's tasks.
     """
     usage = usage if usage is not None else UsageMeter()
-    resolved = {role: resolve_endpoint(role, getattr(llm_spec, role), env) for role in roles}
+    roles = llm_spec.role_names() if roles is None else roles
+    resolved = {role: resolve_endpoint(role, llm_spec.endpoint(role), env) for role in roles}
     embedded: tuple[str, str] | None = None
     limiters: dict[str, ConcurrencyLimiter] = {}
     breakers: dict[str, CircuitBreaker | None] = {}
     clients: dict[str, LLMClient] = {}
     for role, ep in resolved.items():
-        spec: EndpointSpec = getattr(llm_spec, role)
+        spec: EndpointSpec = llm_spec.endpoint(role)
         style: ResponseFormatStyle = "json_schema"
         concurrency = max(1, -(-llm_spec.concurrency // max(processes, 1)))
         if ep.embedded:
@@ -178,8 +180,9 @@ def build_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudg
 @contextlib.contextmanager
 def llm_clients(llm_spec: LLMSpec, *, cache_dir: Path | None, budget: CallBudget | None = None,
                 usage: UsageMeter | None = None, env: Mapping[str, str] | None = None,
-                roles: tuple[str, ...] = ROLES) -> Iterator[dict[str, LLMClient]]:
-    """`build_clients`, starting the embedded server on demand and stopping it on exit."""
+                roles: tuple[str, ...] | None = None) -> Iterator[dict[str, LLMClient]]:
+    """`build_clients` (every role of the spec unless `roles` names some), starting the embedded
+    server on demand and stopping it on exit."""
     from benchsmith.llm.embedded import EmbeddedServer
 
     server: EmbeddedServer | None = None

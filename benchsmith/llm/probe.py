@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from benchsmith.errors import EndpointProbeError
-from benchsmith.llm.endpoints import ROLES, resolve_endpoint
+from benchsmith.llm.endpoints import resolve_endpoint
 from benchsmith.spec import LLMSpec
 
 T = TypeVar("T")
@@ -313,11 +313,12 @@ def probe_endpoint(base_url: str, *, api_key: str, model: str | None, timeout_s:
 # -- the endpoints of a spec ---------------------------------------------------------------
 
 async def aprobe_endpoints(llm_spec: LLMSpec, env: Mapping[str, str] | None = None, *,
-                           timeout_s: float = DEFAULT_TIMEOUT_S, roles: Sequence[str] = ROLES) -> list[ProbeResult]:
+                           timeout_s: float = DEFAULT_TIMEOUT_S,
+                           roles: Sequence[str] | None = None) -> list[ProbeResult]:
     """`probe_endpoints`, for a caller that is already in an event loop."""
     groups: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {}
-    for role in roles:
-        ep = resolve_endpoint(role, getattr(llm_spec, role), env)
+    for role in llm_spec.role_names() if roles is None else roles:
+        ep = resolve_endpoint(role, llm_spec.endpoint(role), env)
         if ep.embedded or ep.base_url is None:
             continue
         groups.setdefault((ep.base_url, ep.api_key), []).append((role, ep.model, ep.api_key_env))
@@ -329,7 +330,7 @@ async def aprobe_endpoints(llm_spec: LLMSpec, env: Mapping[str, str] | None = No
 
 
 def probe_endpoints(llm_spec: LLMSpec, env: Mapping[str, str] | None = None, *,
-                    timeout_s: float = DEFAULT_TIMEOUT_S, roles: Sequence[str] = ROLES) -> list[ProbeResult]:
+                    timeout_s: float = DEFAULT_TIMEOUT_S, roles: Sequence[str] | None = None) -> list[ProbeResult]:
     """Probe every distinct endpoint (base URL and key) the roles resolve to, all at once.
 
     One result per endpoint, in role order, naming the roles that use it; roles on the
