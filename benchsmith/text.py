@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from benchsmith.records import Item
@@ -115,4 +116,109 @@ def mcq_answer_index(item: Item) -> int | None:
         idx = ord(m.group(1).upper()) - ord("A")
         if idx < len(item.choices):
             return idx
+    return None
+
+
+# -- comparing short answers (answer checks) and spotting contradicted facts (true/false) --
+
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def normalize_answer(text: str) -> str:
+    """A short answer in the form answers are compared in: `normalize_text`, articles dropped
+    ("The Seine." and "seine" are the same answer)."""
+    return " ".join(w for w in normalize_text(text).split(" ") if w not in _ARTICLES)
+
+
+# A number as people write it: -1,234.5 / 3/4 / 1 1/2 / 25% / .5 ; thousands separators only in groups of 3.
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<sign>[-−+])?(?:(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+)|(?P<num>\d+)/(?P<den>\d+)"
+    r"|(?P<dec>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+))(?P<pct>\s?%|\s?percent\b)?(?![\w/])")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number found in text: its value, how many decimals were written (None for fractions, exact),
+    and whether it was a percentage ('25%' is 25 with `percent`)."""
+
+    value: float
+    decimals: int | None
+    percent: bool = False
+    start: int = 0
+    """Offsets of the number (sign and percent sign included) in the NFKC form of the text searched."""
+    end: int = 0
+
+
+def numbers_in(text: str) -> list[Number]:
+    """Every number in `text`, in order: integers, decimals, thousands separators, fractions, percentages."""
+    out: list[Number] = []
+    for m in _NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+        sign = -1.0 if m.group("sign") in ("-", "−") else 1.0
+        decimals: int | None
+        if m.group("mden") is not None:
+            den = int(m.group("mden"))
+            if den == 0:
+                continue
+            value, decimals = int(m.group("whole")) + int(m.group("mnum")) / den, None
+        elif m.group("den") is not None:
+            den = int(m.group("den"))
+            if den == 0:
+                continue
+            value, decimals = int(m.group("num")) / den, None
+        else:
+            raw = m.group("dec").replace(",", "")
+            value = float(raw)
+            decimals = len(raw.split(".", 1)[1]) if "." in raw else 0
+        out.append(Number(sign * value, decimals, m.group("pct") is not None, m.start(), m.end()))
+    return out
+
+
+def numbers_match(a: Number, b: Number, rel_tol: float = 1e-6) -> bool:
+    """Whether two written numbers are the same answer: equal within `rel_tol`, or equal to the
+    precision the less precise one was written with when that one has decimals (0.33 ~ 1/3, not
+    16 ~ 16.4); a percentage also matches its fraction (25% ~ 0.25)."""
+    def close(x: float, y: float) -> bool:
+        if abs(x - y) <= rel_tol * max(abs(x), abs(y), 1e-12):
+            return True
+        written = [d for d in (a.decimals, b.decimals) if d is not None]
+        least = min(written) if written else None
+        return least is not None and least > 0 and abs(x - y) <= 0.5 * 10.0 ** -least + 1e-12
+
+    if close(a.value, b.value):
+        return True
+    if a.percent != b.percent:
+        pct, other = (a, b) if a.percent else (b, a)
+        return abs(pct.value / 100 - other.value) <= max(rel_tol * abs(other.value), 1e-9)
+    return False
+
+
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|cannot|without)\b|n't\b", re.IGNORECASE)
+
+
+def has_negation(text: str) -> bool:
+    """Whether `text` contains a negation word ('not', 'never', "isn't", 'cannot', 'without', ...)."""
+    return _NEGATION.search(unicodedata.normalize("NFKC", text).replace("’", "'")) is not None
+
+
+def contradiction_signal(statement: str, evidence: str, *, original: str | None = None,
+                         changed: str | None = None) -> str | None:
+    """Why `evidence` contradicts `statement` (a fact with one detail changed), or None when
+    nothing shows that it does. Lexical, no model:
+
+    - 'perturbation': the recorded change holds: `original` is in the evidence, `changed` is in
+      the statement and not in the evidence;
+    - 'number': the statement has a number that the evidence does not, and the evidence has numbers;
+    - 'negation': one of them is negated and the other is not.
+    """
+    norm_s, norm_e = normalize_text(statement), normalize_text(evidence)
+    if original and changed:
+        o, c = normalize_text(original), normalize_text(changed)
+        if (o and c and o != c and contains_phrase(norm_e, o) and contains_phrase(norm_s, c)
+                and not contains_phrase(norm_e, c)):
+            return "perturbation"
+    ev_numbers = numbers_in(evidence)
+    if ev_numbers and any(not any(numbers_match(n, e) for e in ev_numbers) for n in numbers_in(statement)):
+        return "number"
+    if has_negation(statement) != has_negation(evidence):
+        return "negation"
     return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from benchsmith.generators.document_prompts import (
 from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, QuoteMatch, content_words, locate_quote, support_score
 from benchsmith.records import Citation, Item, Lineage, content_hash
 from benchsmith.stages import GenerationFailure, GenerationResult, Generator, StageConfig, StageContext, generators
-from benchsmith.text import clean_text, is_placeholder
+from benchsmith.text import Number, clean_text, contradiction_signal, is_placeholder, numbers_in, numbers_match
 
 if TYPE_CHECKING:
     from benchsmith.llm.client import LLMClient
@@ -219,7 +220,12 @@ def plan_requests(chunks: Sequence[Chunk], n: int, round_index: int, random_seed
         return [order[d][(base + j) % size] for j in range(k)]
 
     plan: list[PlannedRequest] = []
-    mcq_offset = _seeded("document_qa-mcq", random_seed, round_index).randrange(config.n_choices)
+    # The correct option's position cycles over the round's MCQs; each round starts where the
+    # previous one would have ended (exactly so when the kinds' shares hold), so positions stay
+    # even over a run's rounds, not only within one round.
+    mcq_share = kinds.get("mcq", 0.0) / sum(kinds.values())
+    mcq_offset = (_seeded("document_qa-mcq", random_seed).randrange(config.n_choices)
+                  + round_index * round(n * mcq_share)) % config.n_choices
     n_mcq = n_tf = 0
     for i, (qtype, kind, members, hops) in enumerate(drafts):
         picked = [c for d in members for c in take(d, hops)]
@@ -329,7 +335,7 @@ class DocumentQA(Generator):
                                   item_language=cfg.item_language, facts=facts)
         min_quotes = len(req.chunks) if req.question_type != "single_hop" else 1
         schema = output_schema(req.kind, len(req.chunks), min_quotes=min_quotes, n_choices=cfg.n_choices,
-                               with_quotes=not facts)
+                               with_quotes=not facts, truth=req.truth)
         try:
             out = await client.complete_json(messages, schema, schema_name=f"document_{req.kind}",
                                              temperature=cfg.temperature, max_tokens=cfg.max_tokens,
@@ -353,14 +359,15 @@ class DocumentQA(Generator):
             "difficulty": cfg.difficulty,
         }
         choices: list[str] = []
+        truth = req.truth is not False
         if req.kind == "true_false":
             statement = _TRUTH_LABEL.sub("", clean_text(str(out.get("statement", ""))), count=1)
             if not statement or is_placeholder(statement):
                 return _failure(req, "empty_output" if not statement else "copied_example", statement[:200])
-            is_true = bool(out.get("is_true"))
-            question, answer, claim = f"True or false: {statement}", "True" if is_true else "False", statement
+            # The answer is the plan's truth value, not the model's say: the plan balances True and False.
+            question, answer, claim = f"True or false: {statement}", "True" if truth else "False", statement
             choices = ["True", "False"]
-            metadata.update(statement=statement, asked_truth=req.truth)
+            metadata.update(statement=statement, truth=truth)
         else:
             question = clean_text(str(out.get("question", "")))
             answer = claim = clean_text(str(out.get("answer", "")))
@@ -394,6 +401,14 @@ class DocumentQA(Generator):
             scores += [100.0] * len(added)
             if added:
                 metadata["added_evidence"] = len(added)
+        if req.kind == "true_false" and not truth:
+            falsified = falsify(claim, " ".join(c.quote for c in citations), out,
+                                _seeded("document_qa-falsify", req.cache_salt))
+            if falsified is None:
+                return _failure(req, "not_falsified", f"no detail of {claim[:200]!r} could be changed")
+            statement, metadata["perturbation"] = falsified
+            question = f"True or false: {statement}"
+            metadata["statement"] = statement
         metadata["quote_scores"] = scores
         if found.unlocated:
             metadata["unlocated_quotes"] = [t[:300] for t in found.unlocated]
@@ -444,7 +459,8 @@ class CitationResult:
 
 
 # Small models prefix the statement with its own verdict: "True: The filter ...".
-_TRUTH_LABEL = re.compile(r"^\s*(?:true|false)\s*[:\-–]\s*", re.IGNORECASE)
+# "True; the request body failed validation." came out of the embedded model, too.
+_TRUTH_LABEL = re.compile(r"^\s*(?:true|false)\s*[:;,.\-–]\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -545,6 +561,101 @@ def supporting_evidence(claim: str, chunks: Sequence[Chunk], citations: Sequence
         return []
     return [Citation(quote=c.text[s:e], document=c.document_path, section=_section_label(c), chunk_id=c.id,
                      start=c.start + s, end=c.start + e) for c, s, e in added]
+
+
+# -- false statements: a fact with one detail changed --------------------------------------
+
+_AUXILIARY = re.compile(r"\b(is|are|was|were|can|must|will|should|may|has|have|does|do|did)\b(?!\s+not\b)",
+                        re.IGNORECASE)
+_UNNEGATE: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), r) for p, r in (
+    (r"\b(can)not\b", r"\1"), (r"\b(ca)n't\b", r"\1n"), (r"\bwon't\b", "will"), (r"\b(\w+)n't\b", r"\1"),
+    (r"\b(is|are|was|were|can|must|will|should|may|has|have|does|do|did)\s+not\b", r"\1"), (r"\bnever\s+", "")))
+
+
+def falsify(statement: str, evidence: str, out: Mapping[str, Any], rng: random.Random
+            ) -> tuple[str, dict[str, Any]] | None:
+    """The false statement to publish and its perturbation record, or None when none can be made.
+
+    The model was asked to change one detail of a fact and to say what it changed. When its
+    statement is contradicted by the evidence (`contradiction_signal`) it is kept (`by: model`).
+    Small models mostly restate the fact instead; then, while the statement is still about
+    the evidence, the generator changes one detail itself (`by: generator`): a number the
+    evidence has becomes another, else a negation is added or removed. A statement that is
+    not about the evidence is kept as the model wrote it: grounding drops it ('answer_unsupported').
+    """
+    original, changed = clean_text(str(out.get("original") or "")), clean_text(str(out.get("changed") or ""))
+    signal = contradiction_signal(statement, evidence, original=original or None, changed=changed or None)
+    support = support_score(statement, evidence)
+    about_evidence = support is None or support >= ANSWER_SUPPORT_THRESHOLD
+    if signal is not None or not about_evidence:
+        record: dict[str, Any] = {"by": "model", "signal": signal}
+        if signal == "perturbation":
+            record.update(original=original, changed=changed)
+        return statement, record
+    made = perturb(statement, evidence, rng)
+    if made is None:
+        return None
+    new, orig, chg, signal = made
+    return new, {"by": "generator", "original": orig, "changed": chg, "signal": signal,
+                 "model_statement": statement[:500]}
+
+
+def _other_number(text: str, n: Number, evidence_numbers: Sequence[Number]) -> str | None:
+    """A different value for the number `n` (written like it), one the evidence does not have."""
+    raw = text[n.start:n.end]
+    sign = raw[0] if raw[:1] in "-−+" else ""
+    body = raw[len(sign):]
+    pct = ""
+    if n.percent:
+        cut = len(body.rstrip("%").rstrip().removesuffix("percent").rstrip())
+        body, pct = body[:cut], body[cut:]
+    if n.decimals is None:  # a fraction: leave it alone
+        return None
+    whole, _, frac = body.replace(",", "").partition(".")
+    value = int(whole or "0")
+    is_year = n.decimals == 0 and 1900 <= value <= 2100 and not n.percent
+    for step in range(1, 6):
+        new = value + step if is_year or frac else (value * (step + 1) if value >= 2 else value + step + 1)
+        if n.percent and new > 100:
+            new = max(value // (step + 1), 1) if value > 1 else value + step
+        new_text = f"{new:,}" if "," in body else str(new)
+        candidate = new_text + (f".{frac}" if frac else "")
+        parsed = numbers_in(candidate)
+        if parsed and parsed[0].value != abs(n.value) and not any(numbers_match(parsed[0], e)
+                                                                    for e in evidence_numbers):
+            return sign + candidate + pct
+    return None
+
+
+def perturb(statement: str, evidence: str, rng: random.Random) -> tuple[str, str, str, str] | None:
+    """(false statement, original words, changed words, contradiction signal) for a statement that
+    restates the evidence, or None when it has no number and no verb to negate."""
+    text = unicodedata.normalize("NFKC", statement)
+    ev_numbers = numbers_in(evidence)
+    shared = [n for n in numbers_in(text) if any(numbers_match(n, e) for e in ev_numbers)]
+    rng.shuffle(shared)
+    for n in shared:
+        new = _other_number(text, n, ev_numbers)
+        if new is not None:
+            out = text[:n.start] + new + text[n.end:]
+            signal = contradiction_signal(out, evidence)
+            if signal is not None:
+                return out, text[n.start:n.end], new, signal
+    for pattern, repl in _UNNEGATE:  # a negated statement loses its negation
+        m = pattern.search(text)
+        if m is not None:
+            orig, chg = m.group(0), m.expand(repl)
+            out = text[:m.start()] + chg + text[m.end():]
+            break
+    else:  # else the first auxiliary verb is negated
+        aux = _AUXILIARY.search(text)
+        if aux is None:
+            return None
+        orig = aux.group(1)
+        chg = ("Cannot" if orig[0].isupper() else "cannot") if orig.lower() == "can" else f"{orig} not"
+        out = text[:aux.start()] + chg + text[aux.end():]
+    signal = contradiction_signal(out, evidence)
+    return (out, orig, chg, signal) if signal is not None else None
 
 
 def _split_ellipsis(text: str) -> list[str]:

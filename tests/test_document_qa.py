@@ -164,7 +164,10 @@ def test_schema_bounds_passage_numbers_and_asks_one_quote_per_passage() -> None:
     quote = s["properties"]["quotes"]
     assert quote["minItems"] == 3 and quote["items"]["properties"]["passage"]["maximum"] == 3
     assert s["properties"]["distractors"]["minItems"] == s["properties"]["distractors"]["maxItems"] == 4
-    assert set(output_schema("true_false", 1)["required"]) == {"quotes", "statement", "is_true"}
+    # The truth value is planned, not asked: a false statement also names the words it changed.
+    assert set(output_schema("true_false", 1)["required"]) == {"quotes", "statement"}
+    assert set(output_schema("true_false", 1, truth=False)["required"]) == {"quotes", "statement", "original",
+                                                                            "changed"}
 
 
 # --- citations -----------------------------------------------------------------------------
@@ -264,18 +267,111 @@ def test_generated_mcq_answer_is_the_models_answer(fake_llm, llm_ctx) -> None:
 
 def test_true_false_items(fake_llm, llm_ctx) -> None:
     ctx = _docs_ctx(llm_ctx, DOCS, CHUNKS)
-    fake_llm.add_rule(match="parking garage opens", response={
+    # The false request: the model changed one detail and says which (its label "False:" is dropped).
+    fake_llm.add_rule(match="that is FALSE", response={
         "quotes": [{"passage": 1, "text": "on weekends it stays closed"}],
-        "statement": "False: The Acme parking garage is open on weekends.", "is_true": False})  # label dropped
+        "statement": "False: The Acme parking garage is open on weekends.", "original": "stays closed",
+        "changed": "is open"})
+    # The true request: small models prefix their own verdict, with a semicolon too.
+    fake_llm.add_rule(match="that is TRUE", response={
+        "quotes": [{"passage": 1, "text": "on weekends it stays closed"}],
+        "statement": "True; the Acme parking garage stays closed on weekends."})
     gen = DocumentQA({"kinds": ["true_false"], "question_types": ["single_hop"]})
     res = asyncio.run(gen.generate([MEMO_CHUNK], 2, 0, ctx))
-    item = res.items[0]
-    assert item.kind == "true_false" and item.reference_answer == "False" and item.choices == ["True", "False"]
-    assert item.prompt == "True or false: The Acme parking garage is open on weekends."
-    assert item.metadata["statement"] == "The Acme parking garage is open on weekends."
+    by_answer = {i.reference_answer: i for i in res.items}
+    false, true = by_answer["False"], by_answer["True"]
+    assert false.kind == "true_false" and false.choices == ["True", "False"]
+    assert false.prompt == "True or false: The Acme parking garage is open on weekends."
+    assert false.metadata["statement"] == "The Acme parking garage is open on weekends."
+    assert false.metadata["truth"] is False and false.metadata["perturbation"] == {
+        "by": "model", "signal": "perturbation", "original": "stays closed", "changed": "is open"}
+    assert true.prompt == "True or false: the Acme parking garage stays closed on weekends."
+    assert true.metadata["truth"] is True and "perturbation" not in true.metadata
     # The two requests asked once for a true and once for a false statement.
     asked = [b["messages"][-1]["content"] for b in fake_llm.requests()]
     assert sum("that is TRUE" in a for a in asked) == 1 and sum("that is FALSE" in a for a in asked) == 1
+    assert all(v.passed for v in asyncio.run(Grounding().verify(res.items, ctx)))
+
+
+# Sentences with numbers that a model restates word for word (what the embedded 135M model does).
+FACTS = make_document("bakery/handbook.md", [
+    "Harbor Lane Bakery staff receive 24 days of paid leave per calendar year.",
+    "The deck ovens are descaled every 14 days by the night shift before the morning bake.",
+    "A descaling cycle of the deck ovens takes 40 minutes at a temperature of 90 degrees.",
+    "New bakers shadow a senior baker for 3 weeks before they work a shift alone.",
+    "The bakery delivers bread to 12 cafes in the harbour district every morning.",
+    "Flour deliveries of 800 kilograms arrive at the loading dock on Mondays and Thursdays.",
+])
+FACT_CHUNKS = chunk_paragraphs(FACTS)
+
+
+def _restate_facts(fake_llm, gen: DocumentQA, round_index: int) -> None:
+    """Script the replies of one round: a model that restates its fact and cannot perturb it."""
+    fake_llm.reset()
+    for req in gen.plan(FACT_CHUNKS, 6, round_index):
+        fact = req.chunks[0].text
+        if req.kind == "true_false":
+            # It claims a change ("the" for "the") that it did not make.
+            reply = {"statement": fact} if req.truth else {"statement": fact, "original": "the", "changed": "the"}
+        else:
+            reply = {"question": f"What does the bakery handbook say: {fact[:-1].lower()}?", "answer": fact,
+                     "distractors": ["Every 2 days", "Only on Sundays", "Never"]}
+        fake_llm.add_rule(match=f'Fact: "{fact}"', response=reply)
+
+
+def _two_rounds(fake_llm, gen: DocumentQA, ctx: StageContext) -> list:
+    items = []
+    for k in range(2):
+        _restate_facts(fake_llm, gen, k)
+        res = asyncio.run(gen.generate(FACT_CHUNKS, 6, k, ctx))
+        assert not res.failures
+        items += res.items
+    return items
+
+
+def test_true_false_answers_are_balanced_and_false_statements_contradicted(fake_llm, llm_ctx) -> None:
+    from benchsmith.answer_balance import answer_balance_report
+
+    ctx = _docs_ctx(llm_ctx, [FACTS], FACT_CHUNKS)
+    gen = DocumentQA({"evidence": "facts", "kinds": ["true_false"], "question_types": ["single_hop"],
+                      "per_document_quota": 40})
+    items = _two_rounds(fake_llm, gen, ctx)
+    assert len(items) == 12
+    answers = Counter(i.reference_answer for i in items)
+    assert answers == {"True": 6, "False": 6}
+    for item in items:
+        fact = item.citations[0].quote
+        if item.reference_answer == "True":
+            assert item.metadata["statement"] == fact
+        else:  # the generator changed the fact's number itself, and says so
+            pert = item.metadata["perturbation"]
+            assert pert["by"] == "generator" and pert["signal"] == "number" and pert["model_statement"] == fact
+            assert item.metadata["statement"] == fact.replace(pert["original"], pert["changed"], 1) != fact
+    verdicts = asyncio.run(Grounding().verify(items, ctx))
+    assert all(v.passed for v in verdicts), [v for v in verdicts if not v.passed]
+    report = answer_balance_report(items)
+    assert report is not None and not report.warnings
+    assert report.data["kinds"][0]["distribution"] == {"False": 6, "True": 6}
+    # A run that trusts the model's "True" would have been flagged: the grounding check catches it, too.
+    restated = [i.model_copy(update={"prompt": f"True or false: {i.metadata['perturbation']['model_statement']}",
+                                     "metadata": {**i.metadata, "statement": i.metadata['perturbation']['model_statement']}})
+                for i in items if i.reference_answer == "False"]
+    assert {v.reason for v in asyncio.run(Grounding().verify(restated, ctx))} == {"false_statement_supported"}
+
+
+def test_mcq_correct_positions_are_balanced_over_a_run(fake_llm, llm_ctx) -> None:
+    from benchsmith.answer_balance import answer_balance_report
+
+    ctx = _docs_ctx(llm_ctx, [FACTS], FACT_CHUNKS)
+    gen = DocumentQA({"evidence": "facts", "kinds": ["mcq"], "question_types": ["single_hop"],
+                      "per_document_quota": 40})
+    items = _two_rounds(fake_llm, gen, ctx)
+    assert len(items) == 12
+    positions = Counter(i.metadata["correct_letter"] for i in items)
+    assert positions == {"A": 3, "B": 3, "C": 3, "D": 3}
+    report = answer_balance_report(items)
+    assert report is not None and not report.warnings
+    assert report.facts["multiple choice correct positions"] == "A 3, B 3, C 3, D 3"
 
 
 def test_every_document_yields_items_within_quota(fake_llm, llm_ctx) -> None:

@@ -170,3 +170,43 @@ def test_many_items_are_checked_quickly() -> None:
     verdicts = _verify(items)
     assert time.perf_counter() - t0 < 5.0
     assert sum(v.passed for v in verdicts) == 1000
+
+
+# --- true/false: a false statement must be contradicted by its quotes ----------------------
+
+def _tf(statement: str, answer: str, quote: str, chunk: int = 0, **metadata) -> Item:
+    return _item([_cite(chunk, quote)], kind="true_false", answer=answer, choices=["True", "False"],
+                 prompt=f"True or false: {statement}", metadata={"statement": statement, **metadata})
+
+
+def test_false_statement_that_its_quote_supports_is_dropped() -> None:
+    quote = "Employees of Northwind Traders receive 27 days of paid annual leave per calendar year."
+    supported = _tf("Employees of Northwind Traders receive 27 days of paid annual leave per year.", "False", quote)
+    changed_number = _tf("Employees of Northwind Traders receive 54 days of paid annual leave per year.", "False",
+                         quote, perturbation={"by": "generator", "original": "27", "changed": "54"})
+    negated = _tf("Employees of Northwind Traders do not receive paid annual leave.", "False", quote)
+    renamed = _tf("Employees of Contoso receive 27 days of paid annual leave per calendar year.", "False", quote,
+                  perturbation={"by": "model", "original": "Northwind Traders", "changed": "Contoso"})
+    v = _verify([supported, changed_number, negated, renamed])
+    assert [x.passed for x in v] == [False, True, True, True]
+    assert v[0].reason == "false_statement_supported" and v[0].details["contradiction"] is None
+    assert v[1].details["contradiction"] == "perturbation" and v[1].details["original_support"] == 1.0
+    assert v[2].details["contradiction"] == "negation"
+    assert v[3].details["contradiction"] == "perturbation"
+    # A recorded perturbation that does not hold (the "original" is not in the quote) is no contradiction.
+    bogus = _tf("Employees of Northwind Traders receive 27 days of paid annual leave per year.", "False", quote,
+                perturbation={"by": "model", "original": "31", "changed": "27"})
+    [vb] = _verify([bogus])
+    assert vb.reason == "false_statement_supported"
+    # Off, only the support test applies.
+    assert _verify([supported], check_truth=False)[0].passed
+
+
+def test_true_statement_with_a_number_its_quote_lacks_is_dropped() -> None:
+    quote = "Parental leave is 16 weeks at full pay for every parent"
+    right = _tf("Parental leave at Northwind Traders is 16 weeks at full pay.", "True", quote, chunk=2)
+    wrong = _tf("Parental leave at Northwind Traders is 12 weeks at full pay.", "True", quote, chunk=2)
+    v_right, v_wrong = _verify([right, wrong])
+    assert v_right.passed
+    assert not v_wrong.passed and v_wrong.reason == "statement_contradicted"
+    assert v_wrong.details["numbers_not_in_quotes"] == [12.0]

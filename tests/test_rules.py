@@ -149,3 +149,81 @@ def test_progress_and_order():
 def test_normalize_text():
     assert normalize_text("  Ｗhat’s  2+2?\n") == normalize_text("what s 2 + 2")
     assert normalize_text("STRASSE") == normalize_text("straße")
+
+
+# --- a test case is a test case: the prompt asks something, the answer has content ---------
+
+def _seed_prompts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    reasoning = [json.loads(line)["prompt"] for line in (seeds / "reasoning_seeds.jsonl").read_text().splitlines()
+                 if line.strip()]
+    coding = [line.strip() for line in (seeds / "coding_seeds.txt").read_text().splitlines()
+              if line.strip() and not line.lstrip().startswith("#")]
+    assert len(reasoning) == 20 and len(coding) == 15
+    return reasoning + coding
+
+
+def test_every_example_seed_asks_something():
+    from benchsmith.verifiers.rules import prompt_asks
+
+    assert [p for p in _seed_prompts() if not prompt_asks(p)] == []
+
+
+@pytest.mark.parametrize("prompt", [
+    "What is the capital city of France?",
+    "What is the capital city of France",
+    "True or false: The Acme parking garage opens at 6:30 on weekdays.",
+    "Which of the following is a prime number? A. 4 B. 6 C. 7 D. 9",
+    "List every valid order of the meetings A, B and C.",
+    "Given a list of integers, return the second largest distinct number.",
+    "Please summarise the Tidewater Robotics leave policy in two sentences.",
+    "A train leaves at 22:45 and the journey takes 3 hours and 40 minutes. Find the arrival time.",
+    "Explain why the sky looks blue at noon and red at sunset.",
+    "Write a function that checks whether a string is a palindrome.",
+    "Compute the area of a circle with a radius of 3 cm.",
+])
+def test_prompts_that_ask_pass(prompt):
+    [v] = run([make(prompt, "An answer with content")])
+    assert v.passed, v.details
+
+
+@pytest.mark.parametrize("prompt", [
+    "One tap fills a tank in 6 hours.",  # the embedded run of seeds/reasoning.yaml published this
+    "The facts: 3.0 (2024)",  # and seeds/docs-example.yaml this
+    "Employees at Harbor Lane Bakery, who work nights, receive 24 days of paid leave.",
+    "The warranty lasts 30 days, which is short for a robot of this price.",
+])
+def test_statements_that_ask_nothing_are_no_question(prompt):
+    [v] = run([make(prompt, "24 days")])
+    assert not v.passed and v.reason == "no_question" and v.details["field"] == "prompt"
+    assert run([make(prompt, "24 days")], prompt_asks=False)[0].passed
+
+
+def test_extra_ask_patterns_for_other_languages():
+    item = make("Calcule l'aire d'un cercle de rayon 3 cm.", "28,27 cm²")
+    assert run([item])[0].reason == "no_question"
+    assert run([item], extra_ask_patterns=[r"^\s*Calcule\b"])[0].passed
+
+
+@pytest.mark.parametrize("answer", ["{", "...", " ?! ", "—", "[]"])
+def test_answers_without_content(answer):
+    [v] = run([make("What is the capital city of France?", answer)])
+    assert not v.passed and v.reason == "answer_no_content" and v.details["content_chars"] == 0
+
+
+def test_answer_content_threshold():
+    item = make("How many sides does a triangle have?", "3")
+    assert run([item])[0].passed  # one digit is content
+    assert run([item], min_answer_content_chars=2)[0].reason == "answer_no_content"
+    assert run([make("What is the capital city of France?", "{")], min_answer_content_chars=0)[0].passed
+
+
+def test_every_item_kind_of_the_generators_passes():
+    mcq = make("Which river flows through Paris?", "Seine", kind="mcq", choices=["Seine", "Rhone", "Loire"])
+    tf = make("True or false: the Seine flows through Paris.", "True", kind="true_false", choices=["True", "False"])
+    code = make("Write a function that reverses a list of integers.", "def f(xs):\n    return xs[::-1]", kind="code")
+    opn = make("How many full boxes of 6 can a bakery fill with 100 muffins?", "16")
+    assert [v.passed for v in run([mcq, tf, code, opn])] == [True, True, True, True]

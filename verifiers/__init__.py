@@ -1,11 +1,12 @@
 """Verifier stages: everything that judges or filters items.
 
 Importing this package registers every stage with `benchsmith.stages.verifiers`
-(the registry imports it on first lookup). Shared helpers live beside the stages:
-`textnorm` (normalisation), `groups` (union-find, keeper choice), `neighbours` (faiss).
+(the registry imports it on first lookup). This package holds registered stages only;
+the helpers they share (text normalisation, indexes, keeper choice) live in the core.
 """
 
 from benchsmith.verifiers import (
+                       answer_check,
                        answerability,
                        contamination,
                        dedup,
@@ -18,5 +19,5 @@ from benchsmith.verifiers import (
                        self_contained,
 )
 
-__all__ = ["answerability", "contamination", "dedup", "grounding", "judge", "mcq", "minhash", "novelty", "rules",
-           "self_contained"]
+__all__ = ["answer_check", "answerability", "contamination", "dedup", "grounding", "judge", "mcq", "minhash",
+           "novelty", "rules", "self_contained"]

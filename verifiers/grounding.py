@@ -7,6 +7,13 @@ the citation has them, must point at the same text in the document. Answer suppo
 cheap lexical check: most content words of the answer (for MCQ the correct option, for
 true/false the statement) must occur in the quotes.
 
+A true/false item whose answer is "False" states a fact with one detail changed, so its quotes
+must *contradict* it: the statement is still about the quoted fact (the support test above),
+and the change shows (`benchsmith.text.contradiction_signal`: the recorded perturbation holds,
+a number differs, or a negation was added or removed). A false statement that its quotes simply
+support is 'false_statement_supported'. A "True" statement with a number its quotes do not have
+is 'statement_contradicted'.
+
 The same quote locator is used by the document generator to turn a model's quote into
 document offsets, so what the generator cites is what this stage checks.
 """
@@ -23,11 +30,13 @@ from benchsmith.documents import Chunk, Document
 from benchsmith.quotes import DEFAULT_SUPPORT_THRESHOLD, claim_text, normalise_for_match, support_score
 from benchsmith.records import Citation, Item, Verdict
 from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
+from benchsmith.text import contradiction_signal, normalize_text, numbers_in, numbers_match
 
 # -- the stage ----------------------------------------------------------------------------
 
 GroundingReason = Literal["no_citations", "unknown_chunk", "quote_too_short", "quote_not_found",
-                          "offset_mismatch", "answer_unsupported"]
+                          "offset_mismatch", "answer_unsupported", "false_statement_supported",
+                          "statement_contradicted"]
 
 
 class GroundingConfig(StageConfig):
@@ -43,6 +52,11 @@ class GroundingConfig(StageConfig):
     answer_support_threshold: float = Field(
         default=DEFAULT_SUPPORT_THRESHOLD, ge=0.0, le=1.0,
         description="Share of the answer's content words that must occur in the quotes (0 disables the check).")
+    check_truth: bool = Field(
+        default=True,
+        description="True/false items: a 'False' statement must be contradicted by its quotes (a recorded "
+                    "perturbation, a different number, an added or removed negation), and a 'True' statement "
+                    "must have no number its quotes lack.")
 
 
 class _Sources:
@@ -128,4 +142,32 @@ class Grounding(ItemVerifier):
             if support is not None and support < cfg.answer_support_threshold:
                 return self.verdict(False, score=round(support, 4), reason="answer_unsupported",
                                  threshold=cfg.answer_support_threshold, **details)
+        if cfg.check_truth and item.kind == "true_false":
+            problem = self._truth_problem(item, " ".join(c.quote for c in item.citations), details)
+            if problem is not None:
+                return self.verdict(False, score=0.0, reason=problem, **details)
         return self.verdict(True, score=round(min(scores) / 100, 4), **details)
+
+    @staticmethod
+    def _truth_problem(item: Item, evidence: str, details: dict[str, Any]) -> GroundingReason | None:
+        """Why the quotes do not bear out the item's truth value (details gain the evidence), or None."""
+        statement = claim_text(item)
+        truth = normalize_text(item.reference_answer)
+        if truth == "false":
+            pert = item.metadata.get("perturbation")
+            pert = pert if isinstance(pert, Mapping) else {}
+            original, changed = str(pert.get("original") or ""), str(pert.get("changed") or "")
+            signal = contradiction_signal(statement, evidence, original=original or None, changed=changed or None)
+            details["contradiction"] = signal
+            if original and changed and changed in statement:
+                # The fact before it was perturbed: the quotes should support it.
+                restored = support_score(statement.replace(changed, original, 1), evidence)
+                details["original_support"] = None if restored is None else round(restored, 4)
+            return "false_statement_supported" if signal is None else None
+        if truth == "true":
+            have = numbers_in(evidence)
+            missing = [n.value for n in numbers_in(statement) if not any(numbers_match(n, e) for e in have)]
+            if missing:
+                details["numbers_not_in_quotes"] = missing
+                return "statement_contradicted"
+        return None
