@@ -1,18 +1,25 @@
-"""The LLM judge against the fake OpenAI-compatible server: scripted scores, errors, budget."""
+"""The LLM judge against the fake OpenAI-compatible server: scripted scores, errors, budget, checklist mode."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from suite_factory import make_spec
 
+from benchsmith.canaries import is_canary
 from benchsmith.errors import BudgetExhausted
+from benchsmith.flows.run_suite import run_suite
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import CallBudget
 from benchsmith.records import Item, Lineage
 from benchsmith.stages import StageContext, verifiers
+from benchsmith.testing.fake_openai import FakeOpenAIServer
 from benchsmith.verifiers.judge import CRITERIA, JudgeConfig, LLMJudge, decide, judge_messages, judge_schema
+from benchsmith.verifiers.judge_checklist import ANSWER_REQUEST, CHECKLIST_REQUEST
 
 LIN = Lineage(generator="test")
 
@@ -149,3 +156,95 @@ def test_messages_include_choices_and_schema_is_strict():
     user = judge_messages(mcq)[-1]["content"]
     assert "A. 4\nB. 6\nC. 7" in user
     assert judge_schema()["additionalProperties"] is False
+
+
+# -- checklist mode (TICK) -------------------------------------------------------------
+
+def checks_and_answers(fake: FakeOpenAIServer, match: str, checks: list[str], answers: list[str]) -> None:
+    """Script one checklist: call 1 (matched by `match`) writes `checks`, call 2 (matched by the first
+    check, which only the second request carries) answers them."""
+    fake.add_rule(match=checks[0], response={"answers": [{"answer": a, "reason": f"{a}."} for a in answers]})
+    fake.add_rule(match=match, response={"checks": checks})
+
+
+def test_checklist_scores_are_the_yes_share(fake_llm, llm_ctx: StageContext):
+    checks_and_answers(fake_llm, GOOD.prompt, ["Is Paris the capital named?", "Is the question unambiguous?",
+                                               "Is it self-contained?", "Is there one answer?"],
+                       ["yes", "yes", "yes", "no"])
+    checks_and_answers(fake_llm, VAGUE.prompt, ["Does it avoid referring to unseen text?",
+                                                "Is the reference answer complete?", "Is it clear?"],
+                       ["no", "no", "yes"])
+
+    good, vague = judge([GOOD, VAGUE], llm_ctx, mode="checklist")
+
+    assert good.passed and good.score == pytest.approx(0.75)  # at the default threshold: passes
+    assert good.details["mode"] == "checklist" and good.details["answers"] == ["yes", "yes", "yes", "no"]
+    assert good.details["checks"][0] == "Is Paris the capital named?" and good.details["reasons"][3] == "no."
+    assert not vague.passed and vague.reason == "below_threshold" and vague.score == pytest.approx(round(1 / 3, 4))
+    assert fake_llm.stats()["requests"] == 4
+
+    # Stricter threshold, same (cached) answers.
+    [strict] = judge([GOOD], llm_ctx, mode="checklist", checklist_threshold=0.8)
+    assert not strict.passed and strict.score == pytest.approx(0.75)
+    assert fake_llm.stats()["requests"] == 4
+
+
+def test_checklist_requests(fake_llm, llm_ctx: StageContext):
+    [v] = judge([OTHER], llm_ctx, mode="checklist", checklist_items=4)
+    write, answer = fake_llm.requests()[-2:]
+    assert write["messages"][-1]["content"].startswith(CHECKLIST_REQUEST) and OTHER.prompt in write["messages"][-1][
+        "content"]
+    assert write["response_format"]["json_schema"]["schema"]["properties"]["checks"]["maxItems"] == 4
+    checks = v.details["checks"]
+    user = answer["messages"][-1]["content"]
+    assert user.startswith(ANSWER_REQUEST) and OTHER.prompt in user and f"1. {checks[0]}" in user
+    n = answer["response_format"]["json_schema"]["schema"]["properties"]["answers"]
+    assert n["minItems"] == n["maxItems"] == len(checks)
+    # The fake server's default answer: every check 'yes'.
+    assert v.passed and v.score == 1.0
+
+
+def test_checklist_short_answer_is_a_judge_error(fake_llm, llm_ctx: StageContext):
+    short = {"answers": [{"answer": "yes", "reason": "."}]}
+    fake_llm.add_rule(match=ANSWER_REQUEST, response=short)
+    fake_llm.add_rule(match="Your reply was not valid", response=short)  # the repair is just as short
+    fake_llm.add_rule(match=GOOD.prompt, response={"checks": ["One?", "Two?"]})
+    [v] = judge([GOOD], llm_ctx, mode="checklist")
+    assert not v.passed and v.reason == "judge_error:schema_mismatch"
+
+
+FAIL_CHECKS = ["Is the failing check one satisfied?", "Is the failing check two satisfied?",
+               "Is the failing check three satisfied?", "Is the failing check four satisfied?"]
+PASS_CHECKS = ["Is the passing check one satisfied?", "Is the passing check two satisfied?",
+               "Is the passing check three satisfied?", "Is the passing check four satisfied?"]
+
+
+@pytest.mark.usefixtures("prefect_local_api")
+def test_checklist_in_a_flow_run(tmp_path: Path, fake_llm: Any) -> None:
+    # The first two items judged get a checklist they fail (1 of 4 yes), every later one a checklist it passes (3 of 4).
+    fake_llm.add_rule(match=FAIL_CHECKS[0], response={"answers": [{"answer": a, "reason": "."}
+                                                                  for a in ("yes", "no", "no", "no")]})
+    fake_llm.add_rule(match=PASS_CHECKS[0], response={"answers": [{"answer": a, "reason": "."}
+                                                                  for a in ("yes", "yes", "no", "yes")]})
+    fake_llm.add_rule(match=CHECKLIST_REQUEST, response={"checks": FAIL_CHECKS}, times=2)
+    fake_llm.add_rule(match=CHECKLIST_REQUEST, response={"checks": PASS_CHECKS})
+    spec = make_spec(tmp_path, fake_llm, budget={"max_llm_calls": 120, "max_rounds": 4},
+                     verifiers=[{"name": "rules"}, {"name": "llm_judge", "params": {"mode": "checklist"}}])
+    report = run_suite(spec, workspace=tmp_path / "ws")
+
+    assert report.outcome.stop_reason == "target_reached" and report.publish is not None
+    outcome = report.outcome
+    everything = outcome.published + outcome.rejected + list(getattr(outcome, "canaries", []))  # canaries: planted
+    judged = [(it, v) for it in everything if (v := it.verdict("llm_judge")) is not None]
+    assert sum(1 for _, v in judged if v.details["checks"] == FAIL_CHECKS) == 2
+    for _, v in judged:
+        yes = v.details["answers"].count("yes") / len(v.details["answers"])
+        assert v.score == pytest.approx(yes) == pytest.approx(0.25 if v.details["checks"] == FAIL_CHECKS else 0.75)
+        assert v.passed == (v.score >= 0.75) and (v.passed or v.reason == "below_threshold")
+    assert all(it.verdict("llm_judge").score == pytest.approx(0.75) for it in outcome.published)
+    [health] = [r for r in outcome.reports["quality"] if r["stage"] == "llm_judge"]
+    assert health["facts"]["score scale"] == "0-1 checklist share"
+    real = {v.score for it, v in judged if not is_canary(it)}
+    assert health["facts"]["items scored"] == sum(1 for it, _ in judged if not is_canary(it))
+    if real == {0.25, 0.75}:  # both checklists went to real items (not canaries): the scores vary
+        assert not any("barely vary" in w for w in health["warnings"])
