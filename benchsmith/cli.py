@@ -198,7 +198,9 @@ def _print_report(report: object) -> None:
         per_min = outcome.min_llm_calls / len(outcome.published)
         out.print(f"  LLM calls per published item: {outcome.calls_per_item:.2f} "
                   f"(the spec needs at least {per_min:.0f} when every candidate survives; "
-                  f"{outcome.llm_calls} calls accounted, cached included); tasks ran {report.task_runner}",
+                  f"{outcome.llm_calls} calls accounted, cached included"
+                  + (f", {outcome.canary_llm_calls} of them on canaries" if outcome.canary_llm_calls else "")
+                  + f"); tasks ran {report.task_runner}",
                   highlight=False)
     for role, model in report.models.items():
         out.print(f"  {role}: {escape(model)}", highlight=False)

@@ -3,7 +3,8 @@
 Layout of ``outputs/<suite>/<version>/``::
 
     data/<split>.parquet        the published items: the only file `datasets` loads
-    rejected/rejected.parquet   dropped candidates with their verdicts (audit, not a split)
+    rejected/rejected.parquet   dropped candidates with their verdicts (audit, not a split; never
+                                the planted canaries, which manifest.json's reports.quality sums up)
     README.md                   dataset card; its YAML front matter is what `load_dataset(folder)` reads
     CHANGELOG.md                this version's entry, then every earlier entry
     manifest.json               suite, version, parent, spec + hash, models, counts, funnel,
@@ -42,6 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from benchsmith.canaries import is_canary
 from benchsmith.card import render_card, render_changelog_entry
 from benchsmith.errors import PublishError
 from benchsmith.funnel import Funnel
@@ -546,6 +548,12 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     """
     if not items:
         raise PublishError(f"suite {spec.suite!r}: refusing to publish a version with no items")
+    planted = [it.id for it in items if is_canary(it)]
+    if planted:
+        raise PublishError(f"suite {spec.suite!r}: refusing to publish canaries (planted defective items): "
+                           f"{', '.join(planted[:5])}")
+    # Canaries are no candidates: they are summed up in the 'canaries' quality report, not kept in rejected/.
+    rejected = [it for it in rejected if not is_canary(it)]
     ids = [it.id for it in items]
     dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:

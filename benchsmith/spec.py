@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from benchsmith.canaries import DEFECTS, Defect
 from benchsmith.errors import SpecError, UnknownNameError
 from benchsmith.records import content_hash
 
@@ -137,6 +138,35 @@ class SelectionSpec(_Strict):
                     "only what the target needs; 1.5 gives selection half as many again to choose from.")
 
 
+class CanarySpec(_Strict):
+    """Deliberately defective items planted among the candidates to measure the filters; never published."""
+
+    enabled: bool = Field(default=True, description="Plant canaries at all (`share: 0` turns them off too).")
+    share: float = Field(default=0.05, ge=0.0, le=0.5,
+                         description="Canaries per generated candidate over the run (rounded up), between "
+                                     "`min` and `max`; 0 plants none.")
+    min: int | None = Field(default=None, ge=0, le=1000,
+                            description="At least this many per run (default: one of each defect the suite can "
+                                        "carry: 4 for seed suites, 5 for documents suites).")
+    max: int = Field(default=20, ge=0, le=1000, description="At most this many per run.")
+    defects: list[Defect] = Field(default_factory=lambda: list(DEFECTS),
+                                  description="Which defects to plant, taken in turn; `fake_quote` only applies to "
+                                              "documents suites (items with citations).")
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> CanarySpec:
+        if self.min is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) > max ({self.max})")
+        if not self.defects and self.active:
+            raise ValueError("defects is empty: list at least one, or set share: 0 to plant none")
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether this run plants any canary."""
+        return self.enabled and self.share > 0 and self.max > 0
+
+
 class BudgetSpec(_Strict):
     """When generation stops if the target is not reached."""
 
@@ -185,6 +215,8 @@ class SuiteSpec(_Strict):
     verifiers: list[StageSpec] = Field(default_factory=list)
     dedup: DedupSpec = Field(default_factory=DedupSpec)
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
+    canaries: CanarySpec = Field(default_factory=CanarySpec,
+                                 description="Defective items planted to measure how many each filter catches.")
     llm: LLMSpec = Field(default_factory=LLMSpec)
     publish: PublishSpec = Field(default_factory=PublishSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)

@@ -11,6 +11,16 @@ last finished task and an unchanged rerun replays every task from its stored res
 Tasks get data and a `RunConfig` and build their clients themselves (`run_context`), and
 every task returns the LLM usage it caused: the flow's `Ledger` is the one place calls
 are counted.
+
+Canaries (`benchsmith.canaries`, the spec's `canaries:` section) are planted every round:
+defective copies of this round's candidates ride along in the verify shards, near-copies
+of this round's accepted items in the pool the set stages see. They are deterministic in
+the candidates and `random_seed`, so they are part of the task inputs and a rerun replays
+them. They never count toward the pool target, the yield, selection, the funnel or the
+published and rejected sets; their LLM calls are overhead the round's plan pays for, and
+the "Canaries" quality report says per defect and per stage how many were caught.
+Per-item canaries are judged by the per-item stages only: in the pool every one of them
+would be "caught" by dedup as a copy of its own source, which says nothing about its defect.
 """
 
 from __future__ import annotations
@@ -30,6 +40,18 @@ from pydantic import BaseModel, Field
 
 import benchsmith
 from benchsmith import progress
+from benchsmith.answer_balance import answer_balance_report
+from benchsmith.canaries import (
+    POOL_DEFECTS,
+    Defect,
+    applicable,
+    catch_report,
+    defect_of,
+    in_turn,
+    is_canary,
+    plant,
+    run_target,
+)
 from benchsmith.documents import Chunk, Corpus
 from benchsmith.errors import BudgetExhausted, is_transient
 from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
@@ -205,24 +227,62 @@ def calls_per_candidate(spec: SuiteSpec) -> int:
     return generation + judged
 
 
+def canary_defects(spec: SuiteSpec) -> list[Defect]:
+    """The defects this suite's canaries carry, in the order they are planted in turn."""
+    return applicable(spec.canaries.defects, citations=spec.documents is not None)
+
+
+def canary_target(spec: SuiteSpec, candidates: int) -> int:
+    """How many canaries the run should hold once it has made `candidates` real candidates."""
+    cfg = spec.canaries
+    if not cfg.active:
+        return 0
+    minimum = cfg.min if cfg.min is not None else len(canary_defects(spec))
+    return run_target(candidates, share=cfg.share, minimum=minimum, maximum=cfg.max)
+
+
+def canary_calls(spec: SuiteSpec, canaries: Sequence[Item]) -> int:
+    """LLM calls the canaries cost: each stage's `calls_per_item()` for every stage that judged one
+    (a near-copy's per-item verdicts are its source's, copied for free)."""
+    item_cost = {s.name: s.calls_per_item() for s in item_stages(spec)}
+    set_cost = {s.name: s.calls_per_item() for s in set_stages(spec)}
+    total = 0
+    for it in canaries:
+        costs = set_cost if defect_of(it) in POOL_DEFECTS else {**item_cost, **set_cost}
+        total += sum(costs.get(v.stage, 0) for v in it.verdicts
+                     if v.passed or not is_transient(v.reason))
+    return total
+
+
 def pool_target(spec: SuiteSpec) -> int:
     """How many surviving items generation aims for: the target, plus the over-generation asked for."""
     return math.ceil(spec.target_items * spec.selection.overgenerate)
 
 
-def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget_left: int) -> int:
+def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget_left: int,
+               canaries: int = 0) -> int:
     """How many candidates to ask for next: enough for the missing items at the yield seen so far.
 
     The first round assumes every candidate survives, so a run whose yield is 100% pays
-    for exactly what it publishes; later rounds use the measured yield (never assumed
-    below 1 in 5) with a 5% margin. Never more than the remaining budget can finish.
+    for exactly what it publishes (plus its canaries); later rounds use the measured yield
+    (never assumed below 1 in 5) with a 5% margin. Never more than the remaining budget can
+    finish, counting the per-item verifier calls of the canaries the round will plant
+    (`canaries`: how many the run holds already).
     """
     need = pool_target(spec) - kept
     if need <= 0:
         return 0
     yield_rate = max(survived / generated, 0.2) if generated else 1.0
     wanted = math.ceil(need / yield_rate * (1.05 if generated else 1.0))
-    affordable = budget_left // calls_per_candidate(spec)
+    per_candidate = calls_per_candidate(spec)
+    affordable = budget_left // per_candidate
+    per_canary = sum(stage.calls_per_item() for stage in item_stages(spec))
+    if per_canary:
+        def cost(n: int) -> int:
+            return n * per_candidate + per_canary * max(0, canary_target(spec, generated + n) - canaries)
+
+        while affordable > 0 and cost(affordable) > budget_left:
+            affordable -= 1
     return max(0, min(wanted, affordable, 4 * pool_target(spec)))
 
 
@@ -233,6 +293,7 @@ def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: l
     `generate` received the generation attempts the generators made (which may be fewer
     than the flow asked for, e.g. under per-document quotas).
     """
+    final = [it for it in final if not is_canary(it)]  # canaries are reported on their own
     funnel = Funnel(stop_reason=stop_reason)
     funnel.record("generate", attempted, len(final), [f.reason for f in failures])
     order = [s.name for s in item_stages(spec)] + [s.name for s in set_stages(spec)] + [SELECT_STAGE]
@@ -256,7 +317,11 @@ class RunOutcome(BaseModel):
     rounds: int = 0
     llm_calls: int = Field(default=0, description="LLM calls the run accounts for (answered or cached).")
     min_llm_calls: int = Field(default=0, description="The fewest calls the published items could have cost "
-                                                      "(every candidate surviving).")
+                                                      "(every candidate surviving); canaries not included.")
+    canaries: list[Item] = Field(default_factory=list,
+                                 description="The planted canaries with their verdicts: never published, "
+                                             "not in `rejected` (the 'canaries' quality report sums them up).")
+    canary_llm_calls: int = Field(default=0, description="LLM calls the canaries cost (part of `llm_calls`).")
 
     @property
     def calls_per_item(self) -> float | None:
@@ -301,12 +366,16 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
     pool_ids: list[str] = []       # items that passed every per-item verifier, in order
     failures: list[GenerationFailure] = []
     measured: list[StageReport] = []   # what the stages reported, in order (the last per stage wins)
-    attempted = rounds = kept_count = 0
+    canaries: dict[str, Item] = {}     # every canary planted, in its latest state
+    near_ids: list[str] = []           # the canaries that go to the set stages with the pool
+    not_planted: dict[str, str] = {}   # defect -> why it could not be planted (last round's reason)
+    defects = canary_defects(spec)
+    attempted = rounds = kept_count = turns = 0
     stop_reason: StopReason = "max_rounds"
     for round_index in range(spec.budget.max_rounds):
         if kept_count >= pool_target(spec):
             break
-        n = plan_round(spec, kept_count, len(items), kept_count, ledger.left())
+        n = plan_round(spec, kept_count, len(items), kept_count, ledger.left(), len(canaries))
         if n == 0:
             stop_reason = "budget_exhausted"
             break
@@ -342,6 +411,16 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
                 seen.add(it.id)
                 fresh.append(it)
         batches = [fresh[i:i + shard_size] for i in range(0, len(fresh), shard_size)]
+        # This round's canaries, taken in turn over the defects; pool defects wait for the verified pool.
+        due = in_turn(defects, turns, max(0, canary_target(spec, len(items) + len(fresh)) - len(canaries)))
+        turns += len(due)
+        planted = plant(fresh, [d for d in due if d not in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|item",
+                        partners=list(items.values()), corpus=corpus, exclude_ids=canaries)
+        not_planted.update(planted.not_planted)
+        for j, canary in enumerate(planted.items):
+            canaries[canary.id] = canary
+            batches[j % len(batches)].append(canary)
+        round_start = len(pool_ids)
         ver_budgets = shares(ledger.left(), [len(b) for b in batches])
         checked: list[VerifyOutput] = await _map(verify_shard, [
             dict(run=run, items=b, budget=ver_budgets[i], corpus=corpus) for i, b in enumerate(batches)], distributed)
@@ -349,18 +428,30 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
             ledger.charge(out)
             measured.extend(out.reports)
             for it in out.items:
+                if is_canary(it):
+                    canaries[it.id] = it
+                    continue
                 items[it.id] = it
                 if it.passed:
                     pool_ids.append(it.id)
+        # Near-copies of items this round accepted (of earlier rounds' when none): dedup must catch them.
+        near = plant([items[i] for i in pool_ids[round_start:]] or [items[i] for i in pool_ids],
+                     [d for d in due if d in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|pool",
+                     exclude_ids=canaries)
+        not_planted.update(near.not_planted)
+        for canary in near.items:
+            canaries[canary.id] = canary
+            near_ids.append(canary.id)
         ctx = local_context(run, corpus)
         tokens = [stage.cache_token(ctx) for stage in set_stages(spec)]
-        pool = _strip_set_verdicts([items[i] for i in pool_ids], dedup_names)
+        pool = _strip_set_verdicts([*(items[i] for i in pool_ids), *(canaries[i] for i in near_ids)], dedup_names)
         [filtered] = await _map(filter_pool, [dict(run=run, pool=pool, stage_tokens=tokens, corpus=corpus)],
                                 distributed)
         ledger.charge(filtered)
         measured.extend(filtered.reports)
-        items.update((it.id, it) for it in filtered.items)
-        kept_count = sum(1 for it in filtered.items if it.passed)
+        for it in filtered.items:
+            (canaries if is_canary(it) else items)[it.id] = it
+        kept_count = sum(1 for it in filtered.items if it.passed and not is_canary(it))
     if kept_count >= spec.target_items:
         stop_reason = "target_reached"
 
@@ -368,13 +459,24 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
         [items[i] for i in pool_ids], spec.target_items, spec.selection, local_context(run, corpus))
     items.update((it.id, it) for it in published + surplus)
     final = list(items.values())
+    planted_all = list(canaries.values())
     funnel = build_funnel(spec, attempted, final, failures, stop_reason)
-    quality = merge_reports([*measured, *(stage.assess(final) for stage in [*item_stages(spec), *set_stages(spec)])])
+    canary_report = None
+    spent_on_canaries = canary_calls(spec, planted_all)
+    if spec.canaries.active:
+        made = {defect_of(it) for it in planted_all}
+        canary_report = catch_report(planted_all, [s.stage for s in funnel.stages if s.stage != "generate"],
+                                     not_planted={d: why for d, why in not_planted.items() if d not in made},
+                                     calls=spent_on_canaries)
+    # Stages assess over every item they judged, canaries included (their catch rates).
+    quality = merge_reports([*measured, *(stage.assess([*final, *planted_all])
+                                          for stage in [*item_stages(spec), *set_stages(spec)]), canary_report,
+                              answer_balance_report(published)])
     reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report,
                "quality": [r.model_dump(mode="json") for r in quality]}
     outcome = RunOutcome(
         suite=spec.suite, stop_reason=stop_reason, published=published,
         rejected=[it for it in final if not it.passed], failures=failures, rounds=rounds,
         llm_calls=ledger.logical, min_llm_calls=len(published) * calls_per_candidate(spec), funnel=funnel,
-        reports=reports)
+        reports=reports, canaries=planted_all, canary_llm_calls=spent_on_canaries)
     return outcome, ledger

@@ -1,7 +1,8 @@
 """Duplicate groups: union-find over similar pairs, and choosing which member to keep.
 
 Shared by exact, semantic (and later MinHash) dedup so that they all keep the same
-member of a group: the best `Item.quality_score()`, ties broken by input order.
+member of a group: a real item before a planted canary, then the best
+`Item.quality_score()`, ties broken by input order.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from benchsmith.canaries import is_canary
 from benchsmith.records import Item
 
 
@@ -68,11 +70,14 @@ class GroupDecision:
 
 
 def choose_keepers(items: Sequence[Item], groups: Iterable[Sequence[int]]) -> list[GroupDecision]:
-    """For each group keep the best-scored item (ties: the earliest in `items`)."""
+    """For each group keep the best-scored real item (ties: the earliest in `items`).
+
+    A canary (`benchsmith.canaries`) is kept only when its whole group is canaries: a
+    near-copy must lose to the item it copies, or dedup would drop the real one."""
     decisions = []
     for group in groups:
         members = sorted(group)
         # max() returns the first maximal element, so ties go to the earliest index.
-        keep = max(members, key=lambda i: items[i].quality_score())
+        keep = max(members, key=lambda i: (not is_canary(items[i]), items[i].quality_score()))
         decisions.append(GroupDecision(keep=keep, drop=tuple(i for i in members if i != keep)))
     return decisions
