@@ -129,6 +129,12 @@ class Verifier(abc.ABC):
         """LLM calls one item costs this stage when every call succeeds (the flow plans with it)."""
         return 1 if self.uses_llm else 0
 
+    def tolerates_losing(self, roles: frozenset[str]) -> bool:
+        """Whether this stage still decides with the LLM roles `roles` unreachable (a jury that
+        keeps enough judges). The run's pre-flight probe goes on, with a warning, only when every
+        stage tolerates the roles that failed it; by default a stage that calls an LLM does not."""
+        return not self.uses_llm
+
     def report(self) -> StageReport | None:
         """What this stage measured while it ran (e.g. a null distribution and the thresholds it
         chose), after its last `verify`; None when it has nothing to report.

@@ -29,7 +29,7 @@ from benchsmith.coverage import coverage_report
 from benchsmith.documents import Chunk, Corpus
 from benchsmith.errors import SpecError
 from benchsmith.flows import prefect_api
-from benchsmith.flows.build_suite import RunOutcome, build_suite
+from benchsmith.flows.build_suite import RunOutcome, build_suite, item_stages, set_stages
 from benchsmith.flows.ingest import ingest_task
 from benchsmith.flows.prefect_api import LocalPrefectAPI
 from benchsmith.flows.run_context import RunConfig
@@ -149,6 +149,25 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _check_endpoints(spec: SuiteSpec) -> None:
+    """Probe the spec's endpoints; raise unless every stage can do without the roles that failed.
+
+    The generator is always needed. A jury that keeps enough judges (`tolerates_losing`) runs
+    without an unreachable one, and says so here and in its quality report.
+    """
+    results = probe_endpoints(spec.llm)
+    down = frozenset(role for r in results if not r.ok for role in r.roles)
+    if not down:
+        return
+    stages = [*item_stages(spec), *set_stages(spec)]
+    if "generator" in down or not all(stage.tolerates_losing(down) for stage in stages):
+        raise_for_failures(results)
+    for r in results:
+        if not r.ok:
+            progress.sink().message(f"warning: {r.detail}; the run goes on without "
+                                    f"{', '.join(r.roles)} (the stages that use it can do without)")
+
+
 def _embedded_needed(spec: SuiteSpec) -> bool:
     return any(resolve_endpoint(r, spec.llm.endpoint(r)).embedded for r in spec.llm.role_names())
 
@@ -199,7 +218,7 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
             run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
             try:
                 # Every configured endpoint answers HTTP before the first call (a few seconds at most).
-                raise_for_failures(probe_endpoints(spec.llm))
+                _check_endpoints(spec)
                 storage = str(workspace / "task-results")
                 with prefect_api.prefect_api(api) as api_url, \
                         temporary_settings({PREFECT_LOCAL_STORAGE_PATH: Path(storage)}):

@@ -209,3 +209,36 @@ def test_flow_with_a_jury_judge_down_is_decided_by_the_others(tmp_path: Path, fa
     assert any(w.startswith("judge_b gave no verdict on") and "http_503" in w for w in health["warnings"])
     card = (report.publish.path / "README.md").read_text()
     assert f"| items decided without judge_b | {len(judged)} |" in card and "judge_b gave no verdict" in card
+
+
+def _jury_spec(tmp_path: Path, fake_llm: FakeOpenAIServer, judge_b_url: str, judges: list[str]) -> Any:
+    endpoint = {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 3}
+    judge = {**endpoint, "temperature": 0.0, "max_tokens": 256}
+    llm = {"generator": endpoint, "judge": judge, "concurrency": 8, "max_retries": 1,
+           "roles": {"judge_b": {**judge, "base_url": judge_b_url, "model": "fake-model-b"},
+                     "judge_c": {**judge, "model": "fake-model-c"}}}
+    return make_spec(tmp_path, fake_llm, llm=llm, budget={"max_llm_calls": 200, "max_rounds": 4},
+                     verifiers=[{"name": "rules"}, {"name": "llm_judge", "params": {"judges": judges}}])
+
+
+def test_a_jury_judge_unreachable_at_start_does_not_stop_the_run(tmp_path: Path, fake_llm: FakeOpenAIServer) -> None:
+    # Nothing listens on judge_b's port: the pre-flight probe fails for it, and the jury keeps two judges.
+    dead = f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
+    report = run_suite(_jury_spec(tmp_path, fake_llm, dead, JURY), workspace=tmp_path / "ws")
+
+    assert report.publish is not None and report.publish.status == "published"
+    judged = [v for it in report.outcome.published + report.outcome.rejected
+              if not is_canary(it) and (v := it.verdict("llm_judge")) is not None]
+    assert judged and all(v.details["missing"].get("judge_b") == "connection_error" for v in judged)
+    [health] = [r for r in report.outcome.reports["quality"] if r["stage"] == "llm_judge"]
+    assert health["facts"]["items decided without judge_b"] == len(judged)
+
+
+def test_an_unreachable_judge_that_decides_alone_stops_the_run_before_any_call(
+        tmp_path: Path, fake_llm: FakeOpenAIServer) -> None:
+    dead = f"http://127.0.0.1:{free_port('127.0.0.1')}/v1"
+    before = fake_llm.stats()["requests"]
+    with pytest.raises(EndpointError, match="cannot serve this run") as err:
+        run_suite(_jury_spec(tmp_path, fake_llm, dead, ["judge_b"]), workspace=tmp_path / "ws")
+    assert dead.removesuffix("/v1") in str(err.value)
+    assert fake_llm.stats()["requests"] == before  # no chat call was made

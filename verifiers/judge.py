@@ -173,6 +173,11 @@ class LLMJudge(LLMVerifier):
 
     # -- planning and the rubric call (LLMVerifier's interface) --------------------------
 
+    def tolerates_losing(self, roles: frozenset[str]) -> bool:
+        """A jury goes on without unreachable judges while `min_judges` of them remain."""
+        judges = self.config.judges or ["judge"]
+        return sum(1 for role in judges if role not in roles) >= self.config.min_judges
+
     def calls_per_item(self) -> int:
         per_judge = 2 if self.config.mode == "checklist" else 1
         return per_judge * max(1, len(self.config.judges))
