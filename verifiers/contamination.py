@@ -7,15 +7,29 @@ For every item (its `fields`' text) and every reference corpus the spec names:
    corpus's hashed n-gram index. The index is built once per corpus content, n and
    normalisation version, stored under `<workspace>/indexes` and memory-mapped on reuse.
    At or above `ngram_threshold` the item is contaminated (method `ngram`).
-2. **embedding neighbours** — cosine similarity (all-MiniLM-L6-v2) to the `top_k`
-   nearest reference entries (faiss: exact for small corpora, IVF for large ones). At or
-   above `embedding_threshold` the item is contaminated (method `embedding`).
+2. **embedding neighbours + rare-token overlap** — the `top_k` nearest reference entries
+   by cosine similarity (all-MiniLM-L6-v2; faiss: exact for small corpora, IVF for large
+   ones), each scored as `cosine + rarity_weight * rare_overlap`, where rare_overlap is
+   the share of the two texts' tokens they have in common, weighted by rarity in the
+   reference corpus (`benchsmith.index.rarity`): a rewording keeps the numbers, names and
+   rare words of its problem; another problem of the same style shares only the style.
+   At or above the corpus's threshold the item is contaminated (method `embedding`).
+   The threshold is **self-calibrated per corpus** (`benchsmith.index.selfcal`): a sample
+   of the corpus's own entries is searched against the rest of it, and the threshold
+   sits `null_margin` above the `null_quantile` of those leave-one-out scores, so a large
+   corpus of one style (where some reference is always close by chance) gets a higher
+   bar than a small varied one. A corpus too small for a null (under 20 scores, e.g. one
+   entry) uses `default_score_threshold`, and the report says so. Setting
+   `embedding_threshold` brings back the plain cosine rule of earlier versions.
 3. **LLM judge** (`llm_judge: true`, the LLM Decontaminator method) — instead of the
    embedding threshold, the nearest candidates with cosine >= `judge_min_similarity`
    are shown to the judge role's model, most similar first, until one is judged a
    rephrasing (method `llm`) or the candidates run out (the item passes). If the judge
    fails on a candidate (bad output, retries exhausted) or the run's call budget runs
-   out, that candidate falls back to the embedding threshold and the verdict says so.
+   out, that candidate falls back to the evidence threshold and the verdict says so.
+
+`report()` gives, per corpus, the null distribution (quantiles of the leave-one-out
+scores and cosines, near-copies skipped) and the thresholds in use, with their source.
 
 Budget: the judge is asked only about items that have a reference neighbour above
 `judge_min_similarity`, at most `top_k` calls per item and usually one, so the stage
@@ -37,7 +51,11 @@ from pydantic import Field, field_validator
 
 from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
+from benchsmith.index.evidence import CorpusEvidence, NullSettings, Threshold
 from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
+from benchsmith.index.rarity import TokenSets
+from benchsmith.index.selfcal import NullDistribution
+from benchsmith.quality import StageReport
 from benchsmith.records import Item, Verdict
 from benchsmith.references import ReferenceCorpus, ReferenceSource, load_reference
 from benchsmith.stages import StageConfig, StageContext, Verifier, verifiers
@@ -63,10 +81,37 @@ class ContaminationConfig(StageConfig):
         default=0.03, gt=0.0, le=1.0,
         description="Fraction of an item's distinct n-grams found in a reference corpus that makes it contaminated.")
     embedding: bool = Field(default=True, description="Also check embedding nearest neighbours.")
-    embedding_threshold: float = Field(
-        default=0.68, gt=0.0, le=1.0,
-        description="Cosine similarity to a reference entry at or above which an item is contaminated "
-                    "(without llm_judge; with it, the fallback when the judge cannot answer).")
+    embedding_threshold: float | None = Field(
+        default=None, gt=0.0, le=1.0,
+        description="If set: the plain cosine rule of earlier versions (an item at or above this cosine to a "
+                    "reference is contaminated), instead of the self-calibrated evidence score.")
+    rarity_weight: float = Field(
+        default=0.5, ge=0.0, le=2.0,
+        description="Weight of the rare-token overlap in the evidence score (cosine + weight * overlap).")
+    score_threshold: float | None = Field(
+        default=None, gt=0.0, le=3.0,
+        description="A fixed evidence-score threshold for every corpus (default: self-calibrated per corpus).")
+    default_score_threshold: float = Field(
+        default=1.1, gt=0.0, le=3.0,
+        description="Evidence-score threshold of a corpus too small for a null distribution (under 20 "
+                    "leave-one-out scores).")
+    null_quantile: float = Field(default=0.995, ge=0.5, le=1.0,
+                                 description="Quantile of the leave-one-out null that the threshold sits above.")
+    null_margin: float = Field(default=0.025, ge=0.0, le=1.0,
+                               description="How far above that quantile the self-calibrated threshold sits.")
+    score_floor: float = Field(default=0.9, ge=0.0, le=3.0,
+                               description="The self-calibrated threshold is never below this.")
+    score_ceiling: float = Field(
+        default=1.35, ge=0.0, le=3.0,
+        description="Nor above this: a corpus full of near-copies of itself would otherwise set a bar no "
+                    "rewording can reach.")
+    null_sample: int = Field(default=2000, ge=10, le=1_000_000,
+                             description="Reference entries searched against the rest of their corpus for the "
+                                         "null (cost is linear in the corpus size).")
+    copy_overlap: float = Field(
+        default=0.5, gt=0.0, le=1.0,
+        description="A leave-one-out neighbour sharing this share of its n-grams with the query is a near-copy "
+                    "inside the corpus, not a distinct problem, and is left out of the null.")
     embedding_min_latin: float = Field(
         default=0.5, ge=0.0, le=1.0,
         description="Items whose letters are less than this share Latin script skip the embedding check (and "
@@ -94,6 +139,13 @@ class _Candidate:
     corpus: int
     entry: int
     similarity: float
+    rare: float = 0.0
+    score: float = 0.0       # evidence: similarity + rarity_weight * rare
+    threshold: float = 1.0   # the evidence threshold of this candidate's corpus
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.threshold
 
 
 @dataclass
@@ -139,6 +191,7 @@ class Contamination(Verifier):
     order: ClassVar[int] = 40
     uses_llm: ClassVar[bool] = False  # see the module docstring: at most top_k calls, only for near items
     config: ContaminationConfig
+    _calibration: list[dict[str, Any]] = []  # per corpus, filled by verify (never mutated here: verify rebinds it)
 
     def load_corpora(self, ctx: StageContext) -> list[ReferenceCorpus]:
         """The configured corpora; relative paths resolve against the spec's folder (ctx.spec_dir) if set."""
@@ -155,6 +208,7 @@ class Contamination(Verifier):
 
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         corpora = self.load_corpora(ctx)  # first: a bad reference fails fast, even with no items
+        self._calibration: list[dict[str, Any]] = []
         if not items:
             return []
         cfg = self.config
@@ -182,14 +236,17 @@ class Contamination(Verifier):
             judged_clean = await self._judge(texts, live, candidates, findings, ctx)
         else:
             for i, cands in enumerate(candidates):
-                if findings[i] is None and cands and cands[0].similarity >= cfg.embedding_threshold:
-                    c = cands[0]
-                    findings[i] = _Finding("embedding", c.similarity, c.corpus, c.entry, {})
+                hit = self._flagging(cands)
+                if findings[i] is None and hit is not None:
+                    findings[i] = _Finding("embedding", hit.similarity, hit.corpus, hit.entry, self._evidence(hit))
         verdicts = []
         for i in range(len(items)):
+            top = max(candidates[i], key=lambda c: c.margin) if candidates[i] else None
             scores = {"ngram_score": round(ngram_best[i][0], 6),
-                      "embedding_score": round(candidates[i][0].similarity, 6) if candidates[i] else None,
+                      "embedding_score": round(max(c.similarity for c in candidates[i]), 6) if top else None,
                       "references_checked": n_entries}
+            if top is not None and cfg.embedding_threshold is None:
+                scores.update(_evidence(top))
             if i in no_embedding:
                 scores["embedding_skipped"] = "non_latin_script"
             f = findings[i]
@@ -223,28 +280,108 @@ class Contamination(Verifier):
             out.append(index.lookup(grams))
         return out
 
-    # -- embeddings --
+    # -- embeddings and rare-token evidence --
+
+    def _flagging(self, cands: Sequence[_Candidate]) -> _Candidate | None:
+        """The candidate that makes the item contaminated (most clearly), or None."""
+        if self.config.embedding_threshold is not None:  # the plain cosine rule
+            best = max(cands, key=lambda c: c.similarity, default=None)
+            return best if best is not None and best.similarity >= self.config.embedding_threshold else None
+        best = max(cands, key=lambda c: c.margin, default=None)
+        return best if best is not None and best.margin >= 0 else None
+
+    def _evidence(self, c: _Candidate) -> dict[str, Any]:
+        """The evidence figures for a verdict (none under the plain cosine rule, which has no evidence score)."""
+        return _evidence(c) if self.config.embedding_threshold is None else {}
+
+    def null_settings(self, seed: int) -> NullSettings:
+        """How this stage's config measures and uses the null distribution."""
+        cfg = self.config
+        return NullSettings(k=cfg.top_k, rarity_weight=cfg.rarity_weight, ngram_n=cfg.ngram_n,
+                            copy_overlap=cfg.copy_overlap, sample=cfg.null_sample, quantile=cfg.null_quantile,
+                            margin=cfg.null_margin, floor=cfg.score_floor, ceiling=cfg.score_ceiling,
+                            default=cfg.default_score_threshold, seed=seed)
 
     def _embedding_candidates(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
                               ctx: StageContext) -> tuple[list[list[_Candidate]], set[int]]:
         """Top-k reference neighbours per item (best first), and the items left unchecked for their script."""
+        cfg = self.config
         per_item: list[list[_Candidate]] = [[] for _ in texts]
-        checked = [i for i, t in enumerate(texts) if latin_share(t[:_EMBED_CHARS]) >= self.config.embedding_min_latin]
+        checked = [i for i, t in enumerate(texts) if latin_share(t[:_EMBED_CHARS]) >= cfg.embedding_min_latin]
         skipped = set(range(len(texts))) - set(checked)
         if not checked:  # e.g. all Chinese: skip loading the model at all
             return per_item, skipped
         embedder = ctx.embedder
         item_vecs = embedder.encode([texts[i][:_EMBED_CHARS] for i in checked])
-        k = self.config.top_k
+        k = cfg.top_k
+        settings = self.null_settings(ctx.random_seed)
+        item_sets = TokenSets.of([texts[i] for i in checked])
         for ci, corpus in enumerate(corpora):
-            index = _vector_index(corpus, embedder, ctx.random_seed)
-            sims, ids = index.search(item_vecs, min(k, len(corpus)))
-            for row, i in enumerate(checked):
-                per_item[i].extend(_Candidate(ci, int(j), float(s)) for s, j in zip(sims[row], ids[row]) if j >= 0)
+            model = corpus_evidence(corpus, embedder, ctx.random_seed)
+            sims, ids = model.index.search(item_vecs, min(k, len(corpus)))
+            if cfg.embedding_threshold is not None:  # the plain cosine rule: no null, no token statistics
+                self._calibration.append({"corpus": corpus.name, "references": len(corpus), "source": "cosine",
+                                          "threshold": cfg.embedding_threshold, "note": "plain cosine rule",
+                                          "queries": 0, "copies_skipped": 0, "null_scores": 0, "null": {}})
+                for row, i in enumerate(checked):
+                    per_item[i].extend(_Candidate(ci, int(j), float(sv)) for sv, j in zip(sims[row], ids[row])
+                                       if j >= 0)
+                continue
+            threshold, null = model.threshold(settings, cfg.score_threshold)
+            self._calibration.append(_calibration_row(corpus, threshold, null))
+            rows = np.repeat(np.arange(len(checked), dtype=np.int64), sims.shape[1])
+            refs = ids.reshape(-1).astype(np.int64)
+            cos = sims.reshape(-1).astype(np.float64)
+            rare = np.zeros(len(cos))
+            # Rare-token overlap is at most 1, so pairs below threshold - weight cannot reach it: skip them.
+            need = (refs >= 0) & (cos >= threshold.value - cfg.rarity_weight)
+            if need.any():
+                weights = model.weights
+                rare[need] = model.rare_overlap(item_sets, weights.totals(item_sets), rows[need], refs[need])
+            score = model.scores(cos, rare, cfg.rarity_weight)
+            for row, ref, c, r, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(), score.tolist()):
+                if ref >= 0:
+                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, sc, threshold.value))
         for cands in per_item:
             cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
             del cands[k:]
         return per_item, skipped
+
+    def report(self) -> StageReport | None:
+        """Per corpus: the null distribution of leave-one-out evidence scores and the threshold in use."""
+        if not self._calibration:
+            return None
+        cfg = self.config
+        facts: dict[str, str | int | float] = {}
+        warnings: list[str] = []
+        for row in self._calibration:
+            name = row["corpus"]
+            facts[f"{name}: references"] = row["references"]
+            if cfg.embedding_threshold is not None:
+                facts[f"{name}: rule"] = f"cosine >= {cfg.embedding_threshold} (plain cosine rule)"
+            else:
+                facts[f"{name}: evidence threshold"] = row["threshold"]
+                facts[f"{name}: threshold source"] = f"{row['source']} ({row['note']})"
+            null = row["null"]
+            for key in ("score_p50", "score_p90", "score_p99", "score_max", "cosine_p50", "cosine_p99"):
+                if key in null:
+                    facts[f"{name}: null {key.replace('_', ' ')}"] = null[key]
+            if row["source"] == "default":
+                warnings.append(f"Contamination against {name}: {row['note']}; using the documented default "
+                                f"evidence threshold {row['threshold']} instead of a self-calibrated one.")
+            if row["copies_skipped"] and row["queries"] and row["copies_skipped"] >= 0.2 * row["queries"]:
+                warnings.append(f"Reference corpus {name} holds many near-copies of its own entries "
+                                f"({row['copies_skipped']} among {row['queries']} sampled entries' neighbours); "
+                                f"they were left out of its null distribution.")
+        facts["ngram threshold"] = cfg.ngram_threshold
+        facts["rarity weight"] = cfg.rarity_weight
+        return StageReport(stage=self.name, title=f"Contamination thresholds ({self.name})", facts=facts,
+                           warnings=warnings, data={"corpora": self._calibration,
+                                                    "ngram_n": cfg.ngram_n, "ngram_threshold": cfg.ngram_threshold,
+                                                    "rarity_weight": cfg.rarity_weight,
+                                                    "embedding_threshold": cfg.embedding_threshold,
+                                                    "null_quantile": cfg.null_quantile,
+                                                    "null_margin": cfg.null_margin})
 
     # -- LLM judge --
 
@@ -285,9 +422,9 @@ class Contamination(Verifier):
                         problem = f"judge_error:{err.reason}"
                 if problem is not None:
                     asked.append({"matched_id": entry.id, "similarity": round(cand.similarity, 6), "error": problem})
-                    if fallback is None and cand.similarity >= cfg.embedding_threshold:
+                    if fallback is None and self._flagging([cand]) is cand:
                         fallback = _Finding("embedding", cand.similarity, cand.corpus, cand.entry,
-                                            {"judge_error": problem})
+                                            {"judge_error": problem, **self._evidence(cand)})
                     continue
                 rationale = str(answer.get("rationale", ""))[:300]
                 asked.append({"matched_id": entry.id, "similarity": round(cand.similarity, 6),
@@ -311,23 +448,33 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
-_VECTOR_CACHE: dict[tuple[str, int], tuple[Any, Any]] = {}
+def _evidence(c: _Candidate) -> dict[str, Any]:
+    """What a verdict says about the evidence of its candidate."""
+    return {"rare_overlap": round(c.rare, 6), "evidence_score": round(c.score, 6),
+            "evidence_threshold": round(c.threshold, 6)}
+
+
+def _calibration_row(corpus: ReferenceCorpus, threshold: Threshold, null: NullDistribution) -> dict[str, Any]:
+    return {"corpus": corpus.name, "references": len(corpus), "threshold": threshold.value,
+            "source": threshold.source, "note": threshold.note, "queries": null.queries,
+            "copies_skipped": null.copies_skipped, "null_scores": len(null.scores), "null": null.summary()}
+
+
+_VECTOR_CACHE: dict[tuple[str, int, int], tuple[Any, CorpusEvidence]] = {}
 _VECTOR_LOCK = threading.Lock()
 
 
-def _vector_index(corpus: ReferenceCorpus, embedder: Any, seed: int) -> Any:
-    """A faiss index over a corpus's entry embeddings, kept per process (by content and embedder)."""
-    from benchsmith.index.neighbours import VectorIndex
-
-    key = (corpus.fingerprint, id(embedder))
+def corpus_evidence(corpus: ReferenceCorpus, embedder: Any, seed: int) -> CorpusEvidence:
+    """A corpus's embeddings, faiss index, rarity weights and nulls, kept per process (by content and embedder)."""
+    key = (corpus.fingerprint, id(embedder), seed)
     with _VECTOR_LOCK:
         hit = _VECTOR_CACHE.get(key)
         if hit is not None and hit[0] is embedder:
             return hit[1]
     vecs = embedder.encode([t[:_EMBED_CHARS] for t in corpus.texts])
-    index = VectorIndex(np.asarray(vecs, dtype=np.float32), seed=seed)
+    model = CorpusEvidence(list(corpus.texts), np.asarray(vecs, dtype=np.float32), seed=seed)
     with _VECTOR_LOCK:
         if len(_VECTOR_CACHE) >= 8:
             _VECTOR_CACHE.pop(next(iter(_VECTOR_CACHE)))
-        _VECTOR_CACHE[key] = (embedder, index)
-    return index
+        _VECTOR_CACHE[key] = (embedder, model)
+    return model

@@ -1,0 +1,146 @@
+"""Rare-token overlap: what separates "the same problem reworded" from "another problem of the same style".
+
+Two distinct problems of one benchmark share its phrasing ("how many", "write a
+function that", "what percent of"), so their embeddings and even their short n-grams
+are close. A rewording of one problem keeps what makes it *that* problem: its
+numbers, its names, its rare content words. This module measures exactly that.
+
+- `TokenSets`: the distinct tokens of each text (`benchsmith.index.ngrams` tokens and
+  hashes, so normalisation is the one the n-gram index uses), in CSR layout.
+- `RarityWeights`: inverse document frequency of every token in a reference corpus.
+  Words every item of the corpus uses weigh ~0; a token the corpus has never seen weighs
+  the most. Numbers need no special case: "90" is rare in a corpus of word problems and
+  "2" is not, which is right, as "2" says little about which problem it is.
+- `pair_overlap`: for pairs (query text, reference text), the rarity-weighted share of
+  tokens they have in common, relative to the lighter of the two (so a reference copied
+  inside a longer instruction, or a reference's description copied without its examples,
+  still scores high). Vectorised over all pairs at once: one sort-based membership test
+  on (pair, token) keys, no Python loop per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchsmith.index.ngrams import _mix64, token_hashes
+
+_PAIR_SALT = np.uint64(0xA24BAED4963EE407)
+
+
+@dataclass(frozen=True)
+class TokenSets:
+    """Distinct token hashes of each text: text i owns `tokens[offsets[i]:offsets[i + 1]]` (sorted)."""
+
+    tokens: np.ndarray   # uint64
+    offsets: np.ndarray  # int64, len(texts) + 1
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> TokenSets:
+        """Token sets of `texts` (tokens as in `benchsmith.index.ngrams.tokenize`)."""
+        hashes, offsets = token_hashes(texts)
+        n = len(texts)
+        owners = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+        # Sort by (owner, hash) and drop repeats within a text: a word said twice counts once.
+        order = np.lexsort((hashes, owners))
+        hashes, owners = hashes[order], owners[order]
+        keep = np.ones(len(hashes), dtype=bool)
+        if len(hashes):
+            keep[1:] = (hashes[1:] != hashes[:-1]) | (owners[1:] != owners[:-1])
+        hashes, owners = hashes[keep], owners[keep]
+        counts = np.bincount(owners, minlength=n)
+        out = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=out[1:])
+        return cls(tokens=np.ascontiguousarray(hashes), offsets=out)
+
+    def lengths(self) -> np.ndarray:
+        """Distinct tokens per text."""
+        return np.diff(self.offsets)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens of texts `rows` concatenated, and for each token its position in `rows`."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lens = self.lengths()[rows]
+        total = int(lens.sum())
+        which = np.repeat(np.arange(len(rows), dtype=np.int64), lens)
+        # Position inside each text: a running index minus where the text's run started.
+        run_start = np.zeros(len(rows), dtype=np.int64)
+        if len(rows) > 1:
+            np.cumsum(lens[:-1], out=run_start[1:])
+        pos = self.offsets[rows][which] + (np.arange(total, dtype=np.int64) - run_start[which])
+        return self.tokens[pos], which
+
+
+class RarityWeights:
+    """Inverse document frequency of tokens in a reference corpus: log((N + 1) / df)."""
+
+    def __init__(self, corpus: TokenSets) -> None:
+        self.n_docs = len(corpus)
+        # Token sets hold each token once per text, so counting hashes counts documents.
+        self.keys, df = np.unique(corpus.tokens, return_counts=True)
+        # log((N + 1) / df): ~0 for a word every entry has, still > 0 in a corpus of one entry
+        # (where log(N / df) would weigh everything 0); unseen tokens count as df = 1/2.
+        self._idf = np.log((self.n_docs + 1.0) / df)
+        self.unseen = float(np.log(2.0 * (self.n_docs + 1.0)))
+        """The weight of a token no reference text has: the rarest there is."""
+
+    @classmethod
+    def uniform(cls) -> RarityWeights:
+        """Every token weighs 1: `pair_overlap` then is plain containment (shared / smaller set)."""
+        w = cls(TokenSets(tokens=np.zeros(0, dtype=np.uint64), offsets=np.zeros(1, dtype=np.int64)))
+        w.unseen = 1.0
+        return w
+
+    def of(self, tokens: np.ndarray) -> np.ndarray:
+        """Weights of token hashes (unseen tokens get `unseen`)."""
+        if len(self.keys) == 0:
+            return np.full(len(tokens), self.unseen)
+        pos = np.searchsorted(self.keys, tokens)
+        np.minimum(pos, len(self.keys) - 1, out=pos)
+        hit = self.keys[pos] == tokens
+        return np.where(hit, self._idf[pos], self.unseen)
+
+    def totals(self, sets: TokenSets) -> np.ndarray:
+        """Sum of token weights per text."""
+        w = self.of(sets.tokens)
+        owners = np.repeat(np.arange(len(sets), dtype=np.int64), sets.lengths())
+        return np.bincount(owners, weights=w, minlength=len(sets))
+
+
+def pair_overlap(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray,
+                 weights: RarityWeights, *, q_totals: np.ndarray | None = None,
+                 r_totals: np.ndarray | None = None) -> np.ndarray:
+    """Rarity-weighted overlap of each pair (queries[q_rows[p]], refs[r_rows[p]]), in [0, 1].
+
+    shared weight / min(weight of the query's tokens, weight of the reference's tokens);
+    0.0 where either text has no tokens. `q_totals` / `r_totals` (from `weights.totals`)
+    may be passed to avoid recomputing them for every batch of pairs.
+    """
+    q_rows = np.asarray(q_rows, dtype=np.int64)
+    r_rows = np.asarray(r_rows, dtype=np.int64)
+    if len(q_rows) != len(r_rows):
+        raise ValueError(f"{len(q_rows)} query rows but {len(r_rows)} reference rows")
+    n_pairs = len(q_rows)
+    if n_pairs == 0:
+        return np.zeros(0, dtype=np.float64)
+    qt = weights.totals(queries) if q_totals is None else q_totals
+    rt = weights.totals(refs) if r_totals is None else r_totals
+    a_tok, a_pair = queries.gather(q_rows)
+    b_tok, b_pair = refs.gather(r_rows)
+    with np.errstate(over="ignore"):
+        salt_a = _mix64(a_pair.astype(np.uint64) * _PAIR_SALT + np.uint64(1))
+        salt_b = _mix64(b_pair.astype(np.uint64) * _PAIR_SALT + np.uint64(1))
+    # A (pair, token) key per token: a token is shared when the same key occurs on both sides.
+    a_key = a_tok ^ salt_a
+    b_key = b_tok ^ salt_b
+    shared = np.isin(a_key, b_key, kind="sort") if len(b_key) else np.zeros(len(a_key), dtype=bool)
+    w = weights.of(a_tok[shared])
+    got = np.bincount(a_pair[shared], weights=w, minlength=n_pairs)
+    denom = np.minimum(qt[q_rows], rt[r_rows])
+    out: np.ndarray = np.divide(got, denom, out=np.zeros(n_pairs, dtype=np.float64), where=denom > 0)
+    return out
