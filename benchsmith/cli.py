@@ -537,6 +537,14 @@ def _json_default(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# The review queue's commands live in their own module, which reuses this one's options and
+# console: imported after they exist.
+from benchsmith.cli_review import review_command, reviewers_app  # noqa: E402
+
+app.add_typer(reviewers_app, name="reviewers")
+app.command("review")(review_command)
+
+
 def main() -> None:
     """Entry point for `python -m benchsmith`."""
     app()
