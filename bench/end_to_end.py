@@ -22,6 +22,12 @@ In one run, side by side, on the project's fake OpenAI-compatible server
    `response_format` argument only takes a flat dict, so the script sends the same
    `response_format: json_schema` object through `extra_body`: the server sees the
    request shape benchsmith sends. `--skip-distilabel` skips it.
+   It runs twice per latency: with the issue's `input_batch_size` 256 (`--batch-size`;
+   256-331 requests in flight at 200 ms: its two LLM steps overlap only now and then), and
+   at the in-flight limit the other two get (`--equal-batch-size`, default `--concurrency`;
+   at batch 32 the measured peak was 32: the steps did not overlap), the row
+   `distilabel@64` (`--skip-equal-distilabel` skips it), with the peaks in flight measured
+   at the server. The issue's target is against the first; the second is like for like.
 
 Timing. The fake server keeps counters (`GET /_fake/stats`: requests, in flight) but no
 timestamps, so a thread here polls the counters every `--poll-ms` and the LLM phase of
@@ -522,7 +528,7 @@ def ensure_distilabel_venv(venv: Path) -> Path:
 
 def run_distilabel(srv: Any, py: Path, *, requests: list[tuple[str, str]], latency_s: float, batch_size: int,
                    poll_s: float, work: Path, timeout_s: float) -> dict[str, Any]:
-    folder = work / f"distilabel-{int(latency_s * 1000)}ms"
+    folder = work / f"distilabel-{int(latency_s * 1000)}ms-batch{batch_size}"
     folder.mkdir(parents=True)
     script = folder / "pipeline.py"
     script.write_text(DISTILABEL_PIPELINE)
@@ -546,6 +552,7 @@ def run_distilabel(srv: Any, py: Path, *, requests: list[tuple[str, str]], laten
 
     result = measure(srv, poll_s, latency_s, body)
     result["log"] = str(log)
+    result["batch_size"] = batch_size
     if result["rc"] != 0 or result.get("judged") != len(requests):
         result["error"] = (f"distilabel exited {result['rc']} ({result.get('judged')} of {len(requests)} rows "
                            f"judged):\n{tail(log)}")
@@ -560,7 +567,7 @@ def _fmt(v: float | None, spec: str, suffix: str = "") -> str:
 
 
 def summarise(results: dict[str, dict[str, Any]], *, latencies_ms: list[int], concurrency: int,
-              calls_per_candidate: int, items: int) -> tuple[str, list[dict[str, Any]]]:
+              calls_per_candidate: int, items: int, equal_batch_size: int | None = None) -> tuple[str, list[dict[str, Any]]]:
     minimum = items * calls_per_candidate
     lines = [f"{'latency':>8} {'benchsmith':>11} {'bare':>8} {'distilabel':>11} {'bs/bare':>8} {'bs/distil':>10} "
              f"{'bs/bound':>9} {'bare/bound':>11} {'calls/item':>11} {'min':>5}   (calls/s over the LLM phase)"]
@@ -594,6 +601,21 @@ def summarise(results: dict[str, dict[str, Any]], *, latencies_ms: list[int], co
                  f"= {minimum} calls)")
     lines.append("bare/bound shows what this machine allows at all: a CPU-bound client or server keeps even the "
                  "bare loop under the bound")
+    if any(results[str(ms)].get("distilabel_eq") for ms in latencies_ms):
+        lines.append("")
+        lines.append(f"distilabel at equal in-flight (input_batch_size {equal_batch_size} per LLM step; its 2 steps "
+                     f"seldom overlap; benchsmith and bare keep {concurrency} in flight; peaks measured at the server):")
+        lines.append(f"{'latency':>8} {'benchsmith':>11} {'distilabel':>11} {'distil@64':>10} {'bs/distil':>10} "
+                     f"{'bs/distil@64':>13} {'distil in flight':>17}")
+        for ms in latencies_ms:
+            r = results[str(ms)]
+            b, d, e = (r.get(k, {}).get("calls_per_s") if r.get(k) and not r[k].get("error") else None
+                       for k in ("benchsmith", "distilabel", "distilabel_eq"))
+            peaks = "/".join(str(r[k]["max_in_flight"]) for k in ("distilabel", "distilabel_eq")
+                             if r.get(k) and "max_in_flight" in r[k])
+            lines.append(f"{ms:>6}ms {_fmt(b, '11.0f')} {_fmt(d, '11.0f')} {_fmt(e, '10.0f')} "
+                         f"{_fmt(b / d if b and d else None, '10.2f', 'x')} "
+                         f"{_fmt(b / e if b and e else None, '13.2f', 'x')} {peaks or '-':>17}")
     notes = []
     for ms in latencies_ms:
         for name, res in results[str(ms)].items():
@@ -621,7 +643,7 @@ def details(name: str, r: dict[str, Any]) -> str:
     keys = ("requests", "by_status", "max_in_flight", "llm_phase_s", "startup_s", "tail_s", "total_wall_s",
             "self_timed_s", "published", "published_rows", "cli_llm_calls", "extra_requests", "rounds", "stop",
             "stalls", "judge_rule_hits",
-            "generated", "judged", "passed", "errors", "rows")
+            "batch_size", "generated", "judged", "passed", "errors", "rows")
     shown = ", ".join(f"{k}={r[k]}" for k in keys if k in r)
     return f"  {name:<11} {shown}"
 
@@ -636,7 +658,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seeds", type=int, default=300, help="distinct seeds in the seed file")
     ap.add_argument("--batch-size", type=int, default=256, help="distilabel input_batch_size")
+    ap.add_argument("--equal-batch-size", type=int, default=None,
+                    help="distilabel input_batch_size of the equal in-flight row (default: --concurrency)")
     ap.add_argument("--skip-distilabel", action="store_true")
+    ap.add_argument("--skip-equal-distilabel", action="store_true",
+                    help="run distilabel only at --batch-size, not also at equal in-flight")
     ap.add_argument("--skip-bare", action="store_true")
     ap.add_argument("--skip-benchsmith", action="store_true")
     ap.add_argument("--distilabel-venv", type=Path, default=DEFAULT_VENV)
@@ -655,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchsmith.testing.fake_openai import FakeOpenAIServer
 
     latencies_ms = [int(x) for x in args.latencies.split(",") if x.strip()]
+    equal_batch = args.equal_batch_size or args.concurrency
     poll_s = args.poll_ms / 1000
     seeds = make_seeds(args.seeds)
     requests = planned_requests(seeds, args.items)
@@ -670,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with FakeOpenAIServer(log_path=work / "fake-server.log") as srv:
             print(f"fake server {srv.base_url}; {args.items} items, {len(seeds)} seeds, concurrency "
-                  f"{args.concurrency}, distilabel batch {args.batch_size}; {os.cpu_count()} CPUs, load average "
+                  f"{args.concurrency}, distilabel batch {args.batch_size} and {equal_batch}; {os.cpu_count()} CPUs, load average "
                   f"{os.getloadavg()[0]:.2f} (other processes share the CPUs with the bench); work dir {work}",
                   flush=True)
             if not args.skip_benchsmith:
@@ -695,6 +722,10 @@ def main(argv: list[str] | None = None) -> int:
                     r["distilabel"] = run_distilabel(srv, py, requests=requests, latency_s=lat,
                                                      batch_size=args.batch_size, poll_s=poll_s, work=work,
                                                      timeout_s=args.timeout)
+                    if not args.skip_equal_distilabel and equal_batch != args.batch_size:
+                        r["distilabel_eq"] = run_distilabel(srv, py, requests=requests, latency_s=lat,
+                                                            batch_size=equal_batch, poll_s=poll_s, work=work,
+                                                            timeout_s=args.timeout)
                 results[str(ms)] = r
                 print(f"latency {ms} ms:", flush=True)
                 for name, res in r.items():
@@ -709,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {work}", flush=True)
 
     table, checks = summarise(results, latencies_ms=latencies_ms, concurrency=args.concurrency,
-                              calls_per_candidate=calls_per_candidate, items=args.items)
+                              calls_per_candidate=calls_per_candidate, items=args.items,
+                              equal_batch_size=equal_batch)
     print()
     print(table)
     print(f"\nwall time of the whole bench: {time.perf_counter() - started:.0f} s; "
@@ -717,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "items": args.items, "seeds": len(seeds), "concurrency": args.concurrency,
-            "distilabel_batch_size": args.batch_size, "latencies_ms": latencies_ms,
+            "distilabel_batch_size": args.batch_size, "distilabel_equal_batch_size": equal_batch,
+            "latencies_ms": latencies_ms,
             "calls_per_candidate": calls_per_candidate, "minimum_calls": args.items * calls_per_candidate,
             "cpus": os.cpu_count(), "load_average_end": os.getloadavg()[0],
             "results": results, "targets": checks}, indent=2))

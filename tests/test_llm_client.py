@@ -269,6 +269,34 @@ def test_concurrency_is_bounded(fake_llm, tmp_path: Path) -> None:
     assert fake_llm.stats()["max_in_flight"] == 2
 
 
+def test_sharded_pool_fills_the_limit_and_balances(fake_llm, tmp_path: Path) -> None:
+    # 20 in flight over shards of 8 connections (3 shards): the limit is reached, never passed,
+    # and no shard ever holds more requests than its keep-alive connections.
+    from benchsmith.llm import client as client_module
+
+    fake_llm.configure(latency_s=0.2)
+    client = make_client(fake_llm, tmp_path, concurrency=20)
+    peaks: list[int] = []
+
+    async def many() -> list[dict[str, Any]]:
+        shards = await client._openai()
+        assert len(shards.clients) == 3
+        pick = shards.pick
+
+        def watched() -> int:
+            i = pick()
+            peaks.append(max(shards.in_flight))
+            return i
+
+        shards.pick = watched  # type: ignore[method-assign]
+        return await asyncio.gather(*(client.complete_json([{"role": "user", "content": f"q{i}"}], SCHEMA)
+                                      for i in range(60)))
+
+    assert len(asyncio.run(many())) == 60
+    assert fake_llm.stats()["max_in_flight"] == 20
+    assert max(peaks) <= -(-20 // 3) and client_module._SHARD_CONNECTIONS == 8
+
+
 def test_falls_back_to_llama_cpp_schema_form(fake_llm, tmp_path: Path) -> None:
     fake_llm.configure(reject_json_schema=True)  # answers like llama-cpp-python's server
     client = make_client(fake_llm, tmp_path)
