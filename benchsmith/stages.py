@@ -228,18 +228,28 @@ class LLMVerifier(ItemVerifier):
         """The verdict when the call failed after retries and repair (default: drop the item)."""
         return self.verdict(False, reason=f"judge_error:{err.reason}", error=str(err)[:300], model=model)
 
-    async def check(self, item: Item, ctx: StageContext) -> Verdict:
+    def role_for(self, ctx: StageContext) -> str:
+        """The LLM role this stage asks (default: the class's `role`)."""
+        return self.role
+
+    async def ask(self, item: Item, ctx: StageContext) -> tuple[dict[str, Any] | Verdict, str | None]:
+        """Ask the role's model about `item`: (its answer, the model), or (a verdict, the model) when
+        `messages` decided without asking or the call failed (`on_error`)."""
         asked = self.messages(item, ctx)
         if isinstance(asked, Verdict):
-            return asked
-        client = ctx.client(self.role)
+            return asked, None
+        client = ctx.client(self.role_for(ctx))
         model = getattr(client, "model", None)
         try:
             answer = await client.complete_json(asked, self.schema(), schema_name=self.schema_name,
                                                 max_tokens=self.max_tokens())
         except (LLMOutputError, LLMRequestError) as err:
-            return self.on_error(item, err, model)
-        return self.read(item, answer, model)
+            return self.on_error(item, err, model), model
+        return answer, model
+
+    async def check(self, item: Item, ctx: StageContext) -> Verdict:
+        answer, model = await self.ask(item, ctx)
+        return answer if isinstance(answer, Verdict) else self.read(item, answer, model)
 
 
 generators: Registry[Generator] = Registry("generator", modules=("benchsmith.generators",),

@@ -211,7 +211,7 @@ class AnswerCheck(LLMVerifier):
     def calls_per_item(self) -> int:
         return 2 if self.config.llm_equivalence else 1
 
-    def solver_role(self, ctx: StageContext) -> str:
+    def role_for(self, ctx: StageContext) -> str:
         """The role that answers: the configured one, else 'solver' when the spec defines it, else 'judge'."""
         if self.config.role is not None:
             return self.config.role
@@ -249,17 +249,10 @@ class AnswerCheck(LLMVerifier):
         return self.verdict(True, score=1.0, **details)
 
     async def check(self, item: Item, ctx: StageContext) -> Verdict:
-        asked = self.messages(item, ctx)
-        if isinstance(asked, Verdict):
-            return asked
-        role = self.solver_role(ctx)
-        client = ctx.client(role)
-        model = getattr(client, "model", None)
-        try:
-            answer = await client.complete_json(asked, self.schema(), schema_name=self.schema_name,
-                                                max_tokens=self.max_tokens())
-        except (LLMOutputError, LLMRequestError) as err:
-            return self.on_error(item, err, model)
+        answer, model = await self.ask(item, ctx)
+        if isinstance(answer, Verdict):
+            return answer
+        role = self.role_for(ctx)
         cmp = self._compare(item, answer)
         if cmp.agrees is not None or cmp.unparsed or not self.config.llm_equivalence:
             return self._decide(item, answer, cmp, model, role=role)
