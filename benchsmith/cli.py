@@ -205,6 +205,9 @@ def _print_report(report: object) -> None:
     for role, model in report.models.items():
         out.print(f"  {role}: {escape(model)}", highlight=False)
     _print_quality(outcome.reports.get("quality") or [])
+    if report.review is not None:
+        _print_review(report.review)
+        return
     pub = report.publish
     if pub is None:
         out.print("[red]nothing survived the filters: no version published[/]")
@@ -215,6 +218,66 @@ def _print_report(report: object) -> None:
         parent = f" (parent {pub.parent})" if pub.parent else ""
         out.print(f"published version [bold green]{pub.version}[/]{escape(parent)}: {escape(str(pub.path))}")
         out.print(f"  load it with: datasets.load_dataset({escape(repr(str(pub.path)))})", highlight=False)
+
+
+def _print_review(review: object) -> None:
+    """What the review gate let through, and what still waits in the queue."""
+    from benchsmith.flows.publish_reviewed import ReviewPublish
+
+    assert isinstance(review, ReviewPublish)
+    for note in review.notes:
+        out.print(f"  {escape(note)}", highlight=False)
+    stats = review.stats
+    if review.held_back:
+        out.print(f"[yellow]{escape(review.suite)}: {review.waiting} queued item(s) still undecided "
+                  f"(gate: {review.gate}): nothing published.[/] Open the queue: {escape(review.review_command)}, "
+                  f"then run [bold]benchsmith publish {escape(review.suite)}[/]", highlight=False)
+        return
+    pub = review.publish
+    if pub is None:
+        out.print(f"[red]{escape(review.suite)}: nothing to publish (every item was rejected or none survived)[/]")
+        return
+    if pub.status == "exists":
+        out.print(f"{escape(review.suite)}: nothing new to publish (version {pub.version} already holds these "
+                  "decisions)", highlight=False)
+        return
+    rate = "n/a" if stats.acceptance_rate is None else f"{stats.acceptance_rate:.1%}"
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(stats.reject_reasons.items())) or "none"
+    out.print(f"published version [bold green]{pub.version}[/] of {escape(review.suite)}: "
+              f"{escape(str(pub.path))}", highlight=False)
+    out.print(f"  review: {stats.reviewed} reviewed ({stats.accepted} accepted, {stats.edited} edited, "
+              f"{stats.rejected} rejected; acceptance {rate}; reject reasons {escape(reasons)})", highlight=False)
+    audit = stats.audit
+    if audit.quality is not None and audit.ci95 is not None:
+        out.print(f"  auto-accepted quality {audit.quality:.1%} [{audit.ci95.low:.1%}, {audit.ci95.high:.1%}] "
+                  f"(audit {audit.decided}/{audit.sampled}, 95% Wilson)", highlight=False)
+    if review.waiting:
+        out.print(f"  {review.waiting} item(s) still pending: they join a later version "
+                  f"({escape(review.review_command)})", highlight=False)
+
+
+@app.command()
+def publish(
+    suite: Annotated[str, typer.Argument(help="The suite whose latest run to publish, as reviewed so far.")],
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    new_version: Annotated[bool, typer.Option(
+        "--new-version", help="Publish a new version even if the content is unchanged.")] = False,
+    ignore_tampered: Annotated[bool, typer.Option(
+        "--ignore-tampered", help="Build on the newest published version that still matches its manifest.")] = False,
+) -> None:
+    """Publish a suite's latest run with its reviewers' decisions (accepted and edited items; never rejected)."""
+    from benchsmith.flows.publish_reviewed import publish_reviewed
+
+    try:
+        review = publish_reviewed(workspace, suite, output_dir, new_version=new_version,
+                                  ignore_tampered=ignore_tampered)
+    except BenchsmithError as err:
+        raise _fail(err) from None
+    _print_review(review)
+    if review.held_back or review.publish is None:
+        raise typer.Exit(1)
 
 
 def _print_quality(reports: list[dict[str, Any]]) -> None:

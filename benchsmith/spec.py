@@ -167,6 +167,48 @@ class CanarySpec(_Strict):
         return self.enabled and self.share > 0 and self.max > 0
 
 
+class ReviewSpec(_Strict):
+    """Which items wait for a person in the review queue, and whether publishing waits for them.
+
+    Disabled by default: a spec without a `review:` section publishes what the filters keep,
+    as it always did. Stage names are the spec's own verifier names (data, not code).
+    """
+
+    enabled: bool = Field(default=False, description="Route items to the review queue at all.")
+    band: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Borderline score band per verifier stage, `{llm_judge: [3.0, 4.0]}`: an item whose score "
+                    "at that stage lies in [low, high] (both included) goes to the queue, whether the stage "
+                    "kept or dropped it.")
+    route_drops: list[str] = Field(
+        default_factory=list,
+        description="Stages set to 'review' instead of 'drop': an item that only these stages (or a band) "
+                    "dropped goes to the queue instead of the rejected set.")
+    audit_share: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Share of the auto-accepted items also queued, picked at random (seeded by `random_seed`), "
+                    "rounded up: reviewers' verdicts on them estimate the quality of what nobody looked at. "
+                    "0.05 audits one in twenty.")
+    gate: Literal["all", "decided"] = Field(
+        default="all",
+        description="'all': a run publishes nothing while any item it queued is undecided (`benchsmith publish "
+                    "SUITE` publishes once they are decided); 'decided': publish the auto-accepted and the "
+                    "accepted/edited items now, the undecided ones join a later version once decided.")
+
+    @field_validator("band")
+    @classmethod
+    def _ordered_band(cls, band: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for stage, (low, high) in band.items():
+            if low > high:
+                raise ValueError(f"band of {stage!r}: low ({low}) > high ({high})")
+        return band
+
+    @property
+    def stages(self) -> set[str]:
+        """Every stage the routing policy names."""
+        return {*self.band, *self.route_drops}
+
+
 class BudgetSpec(_Strict):
     """When generation stops if the target is not reached."""
 
@@ -217,6 +259,8 @@ class SuiteSpec(_Strict):
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
     canaries: CanarySpec = Field(default_factory=CanarySpec,
                                  description="Defective items planted to measure how many each filter catches.")
+    review: ReviewSpec = Field(default_factory=ReviewSpec,
+                               description="Which items go to the review queue and whether publishing waits.")
     llm: LLMSpec = Field(default_factory=LLMSpec)
     publish: PublishSpec = Field(default_factory=PublishSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
@@ -238,6 +282,15 @@ class SuiteSpec(_Strict):
     def _one_source(self) -> SuiteSpec:
         if (self.seeds is None) == (self.documents is None):
             raise ValueError("give exactly one source: `seeds` (a seed prompt file) or `documents` (a folder)")
+        return self
+
+    @model_validator(mode="after")
+    def _review_names_stages(self) -> SuiteSpec:
+        known = {v.name for v in self.verifiers} | {"dedup_exact", "dedup_semantic"}
+        unknown = sorted(self.review.stages - known)
+        if unknown:
+            raise ValueError(f"review names stages this spec does not run: {', '.join(unknown)} "
+                             f"(its verifiers: {', '.join(sorted(known))})")
         return self
 
     @property
@@ -265,7 +318,9 @@ class SuiteSpec(_Strict):
 
     def spec_hash(self) -> str:
         """Hash of everything that decides the content of a version."""
-        data = self.model_dump(mode="json", exclude={"publish", "source_path", "execution"})
+        # A default (disabled) review section leaves the hash as it was before the section existed.
+        skip = {"publish", "source_path", "execution"} | ({"review"} if self.review == ReviewSpec() else set())
+        data = self.model_dump(mode="json", exclude=skip)
         return content_hash(data, length=16)
 
 

@@ -60,6 +60,7 @@ from benchsmith.pipeline import ordered, run_stages
 from benchsmith.quality import StageReport, merge_reports
 from benchsmith.records import Item, Seed, content_hash
 from benchsmith.reports import stage_reports
+from benchsmith.review.routing import RoutingResult, route
 from benchsmith.selection import SELECT_STAGE, select_items
 from benchsmith.spec import SuiteSpec
 from benchsmith.stages import GenerationFailure, GenerationResult, Verifier, generators, verifiers
@@ -72,8 +73,8 @@ _UNKEYED = {"run"}
 
 def _key_value(value: Any) -> Any:
     if isinstance(value, SuiteSpec):
-        # Where tasks run never changes what they return.
-        return value.model_dump(mode="json", exclude={"source_path", "execution"})
+        # Where tasks run never changes what they return; nor does review routing, done after the tasks.
+        return value.model_dump(mode="json", exclude={"source_path", "execution", "review"})
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, (list, tuple)):
@@ -304,6 +305,14 @@ def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: l
     return funnel
 
 
+def record_review(funnel: Funnel, routing: RoutingResult, selected: int) -> None:
+    """The funnel's `review` row: the selected items and the routed drops in, the auto-accepted kept,
+    the queued ones out, by route (the audit sample is kept: it is published unless a reviewer rejects it)."""
+    routed_drops = len(routing.queued) - (selected - len(routing.auto_accepted))
+    funnel.record("review", selected + routed_drops, len(routing.auto_accepted),
+                  [f"queued:{it.metadata.get('review_route', 'review')}" for it in routing.queued])
+
+
 class RunOutcome(BaseModel):
     """What a build run produced; the CLI prints it and the store records it."""
 
@@ -322,6 +331,11 @@ class RunOutcome(BaseModel):
                                  description="The planted canaries with their verdicts: never published, "
                                              "not in `rejected` (the 'canaries' quality report sums them up).")
     canary_llm_calls: int = Field(default=0, description="LLM calls the canaries cost (part of `llm_calls`).")
+    queued: list[Item] = Field(default_factory=list,
+                               description="Items the spec's `review:` policy sent to the queue (in neither "
+                                           "`published` nor `rejected` until a reviewer decides them).")
+    audit_ids: list[str] = Field(default_factory=list,
+                                 description="Auto-accepted items (in `published`) also queued as the audit sample.")
 
     @property
     def calls_per_item(self) -> float | None:
@@ -474,9 +488,13 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
                               answer_balance_report(published)])
     reports = {"stages": stage_reports(final, [s.stage for s in funnel.stages]), **selection_report,
                "quality": [r.model_dump(mode="json") for r in quality]}
+    routing = route(published, [it for it in final if not it.passed], spec.review, spec.random_seed)
+    if spec.review.enabled:
+        record_review(funnel, routing, len(published))
     outcome = RunOutcome(
-        suite=spec.suite, stop_reason=stop_reason, published=published,
-        rejected=[it for it in final if not it.passed], failures=failures, rounds=rounds,
+        suite=spec.suite, stop_reason=stop_reason, published=routing.auto_accepted,
+        rejected=routing.rejected, failures=failures, rounds=rounds,
         llm_calls=ledger.logical, min_llm_calls=len(published) * calls_per_candidate(spec), funnel=funnel,
-        reports=reports, canaries=planted_all, canary_llm_calls=spent_on_canaries)
+        reports=reports, canaries=planted_all, canary_llm_calls=spent_on_canaries,
+        queued=routing.queued, audit_ids=[it.id for it in routing.audit])
     return outcome, ledger

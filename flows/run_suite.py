@@ -32,12 +32,14 @@ from benchsmith.flows import prefect_api
 from benchsmith.flows.build_suite import RunOutcome, build_suite, item_stages, set_stages
 from benchsmith.flows.ingest import ingest_task
 from benchsmith.flows.prefect_api import LocalPrefectAPI
+from benchsmith.flows.publish_reviewed import ReviewPublish, publish_run, save_run_reports
 from benchsmith.flows.run_context import RunConfig
 from benchsmith.fsutil import check_writable_folder
 from benchsmith.llm.endpoints import resolve_endpoint
 from benchsmith.llm.probe import probe_endpoints, raise_for_failures
 from benchsmith.publish import PublishResult, latest_verified_version, publish_version
 from benchsmith.records import Seed
+from benchsmith.review import enqueue
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
 from benchsmith.spec import SuiteSpec, TaskRunnerName
 from benchsmith.store import Store
@@ -58,6 +60,8 @@ class RunReport(BaseModel):
     seed_count: int = 0
     elapsed_s: float = 0.0
     task_runner: str = "in_process"
+    review: ReviewPublish | None = Field(default=None, description="With a `review:` section: what was queued, "
+                                                                    "what waits, and what the gate published.")
 
 
 T = TypeVar("T")
@@ -117,7 +121,8 @@ async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: b
             outcome.published + outcome.rejected, failures=outcome.failures)
     usage, models = ledger.usage.snapshot(), run.models()
     published = None
-    if outcome.published:
+    # Under review the run publishes after queueing, with the workspace store (`run_suite`).
+    if outcome.published and not run.spec.review.enabled:
         published = publish_task(run.spec, quote(outcome), models, usage, new_version, run.output_dir,
                                  ignore_tampered)
     return Opaque(SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models))
@@ -236,14 +241,18 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
                     with _environment(env):
                         result = asyncio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
                                                      distributed=distributed, ignore_tampered=ignore_tampered)).value
+                review = _review_gate(store, run, run_id, result, new_version=new_version,
+                                      ignore_tampered=ignore_tampered) if spec.review.enabled else None
             except KeyboardInterrupt:
                 store.finish_run(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
                 raise
             except BaseException as err:
                 store.finish_run(run_id, "failed", error=f"{type(err).__name__}: {err}")
                 raise
-            outcome, published = result.outcome, result.publish
-            store.save_items(run_id, outcome.published + outcome.rejected)
+            outcome = result.outcome
+            published = review.publish if review is not None else result.publish
+            if review is None:
+                store.save_items(run_id, outcome.published + outcome.rejected)
             store.finish_run(run_id, "succeeded", stop_reason=outcome.stop_reason,
                              version=published.version if published else None, funnel=outcome.funnel,
                              usage=result.usage)
@@ -253,4 +262,20 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
             api.stop()
     return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=result.usage, models=result.models,
                      skipped_seeds=seeds.skipped if seeds else [], seed_count=len(seeds.seeds) if seeds else 0,
-                     elapsed_s=time.monotonic() - started, task_runner=runner_name)
+                     elapsed_s=time.monotonic() - started, task_runner=runner_name, review=review)
+
+
+def _review_gate(store: Store, run: RunConfig, run_id: str, result: SuiteRunResult, *, new_version: bool,
+                 ignore_tampered: bool) -> ReviewPublish:
+    """Save the run's items, queue what the routing sent to review, and publish what the gate lets through."""
+    outcome = result.outcome
+    store.save_items(run_id, outcome.published + outcome.queued + outcome.rejected)
+    audit = set(outcome.audit_ids)
+    added = enqueue(store, [*outcome.queued, *(it for it in outcome.published if it.id in audit)], run_id)
+    save_run_reports(run.workspace, run_id, outcome.reports)
+    review = publish_run(store, run.spec, run_id, workspace=run.workspace, output_dir=run.output_dir,
+                         models=result.models, usage=result.usage, funnel=outcome.funnel,
+                         stop_reason=outcome.stop_reason, reports=outcome.reports, new_version=new_version,
+                         ignore_tampered=ignore_tampered)
+    review.notes.insert(0, f"{added} item(s) newly queued for review")
+    return review
