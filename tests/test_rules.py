@@ -227,3 +227,22 @@ def test_every_item_kind_of_the_generators_passes():
     code = make("Write a function that reverses a list of integers.", "def f(xs):\n    return xs[::-1]", kind="code")
     opn = make("How many full boxes of 6 can a bakery fill with 100 muffins?", "16")
     assert [v.passed for v in run([mcq, tf, code, opn])] == [True, True, True, True]
+
+
+@pytest.mark.parametrize("prompt", [
+    "True or false: True/False:",  # the embedded docs-example run published these two
+    "compare and combine",
+    "True or false: the answer?",
+])
+def test_prompts_without_substance(prompt):
+    [v] = run([make(prompt, "True")])
+    assert not v.passed and "no_substance" in v.details["reasons"], v.details
+    assert "no_substance" not in run([make(prompt, "True")], min_prompt_words=0)[0].details.get("reasons", [])
+
+
+def test_short_real_questions_have_substance():
+    from benchsmith.verifiers.rules import content_words
+
+    assert [content_words(p) for p in ("What is 2 + 2?", "True or false: the sky is blue.", "Are webhooks retried?")] \
+        == [4, 3, 3]
+    assert all(content_words(p) >= 3 for p in _seed_prompts())

@@ -69,7 +69,7 @@ _ASK = re.compile(
     re.IGNORECASE)
 
 RuleReason = Literal["empty", "empty_answer", "template_leftover", "too_short", "too_long", "mcq_invalid",
-                     "answer_leak", "no_question", "answer_no_content"]
+                     "answer_leak", "no_question", "no_substance", "answer_no_content"]
 
 
 class RulesConfig(StageConfig):
@@ -97,6 +97,11 @@ class RulesConfig(StageConfig):
     extra_ask_patterns: list[str] = Field(
         default_factory=list, description="More regular expressions (case-insensitive) that mark a prompt as asking "
                                           "something, e.g. r'^\\s*(?:Calcule|Trouve)\\b'.")
+    min_prompt_words: int = Field(
+        default=3, ge=0,
+        description="A prompt needs at least this many content words (two or more letters, or a number; not "
+                    "counting 'true', 'false', 'or', 'and' and articles), else 'no_substance': 'True or false: True/False:' and 'compare "
+                    "and combine' ask nothing checkable. 0 disables the check.")
     min_answer_content_chars: int = Field(
         default=1, ge=0,
         description="A non-empty reference answer needs at least this many letters or digits, else "
@@ -139,6 +144,17 @@ def prompt_asks(prompt: str, extra: Sequence[re.Pattern[str]] = ()) -> bool:
     return _ASK.search(prompt) is not None or any(p.search(prompt) for p in extra)
 
 
+# Words that carry no content of their own in a prompt: the true/false label and function words.
+_EMPTY_WORDS = frozenset({"true", "false", "or", "and", "the", "a", "an", "of", "to"})
+_WORD = re.compile(r"[^\W\d_]{2,}|\d+(?:[.,]\d+)?")
+
+
+def content_words(prompt: str) -> int:
+    """How many words (two or more letters) and numbers `prompt` has; the true/false label, "and" and
+    articles do not count."""
+    return sum(1 for w in _WORD.findall(prompt) if w.lower() not in _EMPTY_WORDS)
+
+
 def content_chars(text: str) -> int:
     """How many letters or digits `text` has (any script)."""
     return sum(1 for ch in text if ch.isalnum())
@@ -178,6 +194,9 @@ def check_item(item: Item, config: RulesConfig, patterns: Sequence[re.Pattern[st
                                       "max": config.max_answer_chars}))
     if prompt and config.prompt_asks and not prompt_asks(prompt, ask_patterns):
         problems.append(("no_question", {"field": "prompt", "prompt": prompt[:120]}))
+    if prompt and config.min_prompt_words and (words := content_words(prompt)) < config.min_prompt_words:
+        problems.append(("no_substance", {"field": "prompt", "prompt": prompt[:120], "content_words": words,
+                                          "min": config.min_prompt_words}))
     answer_is_choice = False
     if item.kind == "mcq":
         mcq = _mcq_problem(item, config.min_choices)
