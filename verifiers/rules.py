@@ -100,8 +100,8 @@ class RulesConfig(StageConfig):
     min_prompt_words: int = Field(
         default=3, ge=0,
         description="A prompt needs at least this many content words (two or more letters, or a number; not "
-                    "counting 'true', 'false', 'or', 'and' and articles), else 'no_substance': 'True or false: True/False:' and 'compare "
-                    "and combine' ask nothing checkable. 0 disables the check.")
+                    "counting 'true', 'false', 'or', 'and' and articles), else 'no_substance': 'True or false: "
+                    "True/False:' and 'compare and combine' ask nothing checkable. 0 disables the check.")
     min_answer_content_chars: int = Field(
         default=1, ge=0,
         description="A non-empty reference answer needs at least this many letters or digits, else "
