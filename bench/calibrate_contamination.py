@@ -2,7 +2,7 @@
 
 For every corpus of bench/contamination_set.py and every reference fold, the
 `contamination` stage itself scores each labelled case against the whole reference part.
-One run per rarity weight extracts the evidence (a fixed, tiny score threshold makes every
+One run per (rarity weight, number weight) extracts the evidence (a fixed, tiny score threshold makes every
 verdict carry its best evidence score); thresholds are then swept over those figures, with
 the self-calibrated threshold recomputed from each corpus's own null exactly as the stage
 computes it. Defaults are chosen on the `tune` half; the `heldout` half is reported, and
@@ -43,8 +43,9 @@ from benchsmith.stages import StageContext  # noqa: E402
 from benchsmith.verifiers.contamination import Contamination, ContaminationConfig, corpus_evidence  # noqa: E402
 
 TARGETS = {"copy": 1.0, "rephrase": 0.95, "distinct": 0.005}
-GRID = {"rarity_weight": (0.3, 0.5, 0.7, 1.0), "null_quantile": (0.99, 0.995, 1.0),
-        "null_margin": (0.0, 0.025, 0.05, 0.1), "ngram_threshold": (0.03, 0.1, 0.2, 0.3)}
+GRID = {"rarity_weight": (0.5, 0.7), "number_weight": (0.0, 0.2, 0.3), "null_quantile": (0.995,),
+        "null_margin": (0.025, 0.05), "score_ceiling": (1.35, 1.45, 1.55, 1.65),
+        "ngram_threshold": (0.03, 0.1, 0.2, 0.3)}
 
 
 def _default(name: str) -> Any:
@@ -108,39 +109,46 @@ def rates(rows: list[Scored], flags: np.ndarray) -> dict[str, tuple[float, int]]
 
 def sweep(sets: list[CorpusSet], files: dict[str, list[Path]], ctx: StageContext, embedder: Embedder,
           ) -> dict[str, Any]:
-    """Choose rarity weight, null quantile, margin and n-gram threshold on the `tune` half."""
+    """Choose the weights, null quantile, margin, ceiling and n-gram threshold on the `tune` half."""
     base = {"score_threshold": 1e-6, "embedding_threshold": None}
     candidates = []
-    for weight in GRID["rarity_weight"]:
+    for weight, nweight in itertools.product(GRID["rarity_weight"], GRID["number_weight"]):
         feats: dict[str, list[Scored]] = {}
         for cs in sets:
-            feats[cs.name], _ = run_stage(cs, files[cs.name], {**base, "rarity_weight": weight}, ctx)
-        for q, margin, ng in itertools.product(GRID["null_quantile"], GRID["null_margin"], GRID["ngram_threshold"]):
-            params = {"rarity_weight": weight, "null_quantile": q, "null_margin": margin, "ngram_threshold": ng}
+            feats[cs.name], _ = run_stage(cs, files[cs.name],
+                                          {**base, "rarity_weight": weight, "number_weight": nweight}, ctx)
+        for q, margin, ceiling, ng in itertools.product(GRID["null_quantile"], GRID["null_margin"],
+                                                        GRID["score_ceiling"], GRID["ngram_threshold"]):
+            params = {"rarity_weight": weight, "number_weight": nweight, "null_quantile": q, "null_margin": margin,
+                      "score_ceiling": ceiling, "ngram_threshold": ng}
             per_corpus = {}
             for cs in sets:
                 rows = [r for r in feats[cs.name] if r.split == "tune"]
                 flags = flags_at(cs, files[cs.name], rows, params, embedder, ctx.random_seed)
                 per_corpus[cs.name] = rates(rows, flags)
             candidates.append((params, per_corpus))
-    # Feasible: every corpus's tune FPR on distinct problems within target; then the best worst-case
-    # recall on rephrasings, then the best mean (ties: the stricter setting, the later in the grid).
+    # Most (corpus, target) pairs met on the tune half first (copy recall 100%, rephrase recall >= 95%,
+    # distinct FPR <= 0.5%), then copy recall, then the lowest worst-case FPR, then the best mean rephrase
+    # recall (ties: the later in the grid). No setting meets every target on HumanEval (its prose
+    # paraphrases need the judge), so "best worst-case rephrase recall" would let HumanEval pick settings
+    # that cost MathQA its false-positive rate.
     def key(entry: tuple[dict[str, Any], dict[str, dict[str, tuple[float, int]]]]) -> tuple[float, ...]:
         _, pc = entry
-        fpr_ok = all(r.get("distinct", (0.0, 0))[0] <= TARGETS["distinct"] for r in pc.values())
+        met = sum(int(r["copy"][0] >= TARGETS["copy"]) + int(r["rephrase"][0] >= TARGETS["rephrase"])
+                  + int(r.get("distinct", (0.0, 0))[0] <= TARGETS["distinct"]) for r in pc.values())
         copy = min(r["copy"][0] for r in pc.values())
         reph = [r["rephrase"][0] for r in pc.values()]
         worst_fpr = max(r.get("distinct", (0.0, 0))[0] for r in pc.values())
-        return (float(fpr_ok), copy, min(reph), float(np.mean(reph)), -worst_fpr)
+        return (float(met), copy, -worst_fpr, float(np.mean(reph)))
     best = max(candidates, key=key)
     print("\n#### Tuning: the best settings on the tune half\n")
-    print("| rarity_weight | null_quantile | null_margin | ngram_threshold | corpus | copy recall | rephrase recall "
-          "| distinct FPR |")
-    print("|---:|---:|---:|---:|---|---:|---:|---:|")
+    print("| rarity_weight | number_weight | null_quantile | null_margin | score_ceiling | ngram_threshold | corpus "
+          "| copy recall | rephrase recall | distinct FPR |")
+    print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for params, pc in sorted(candidates, key=key, reverse=True)[:5]:
         for name, r in pc.items():
-            print(f"| {params['rarity_weight']} | {params['null_quantile']} | {params['null_margin']} | "
-                  f"{params['ngram_threshold']} | {name} | {r['copy'][0]:.3f} | {r['rephrase'][0]:.3f} | "
+            print(f"| {params['rarity_weight']} | {params['number_weight']} | {params['null_quantile']} | "
+                  f"{params['null_margin']} | {params['score_ceiling']} | {params['ngram_threshold']} | {name} | {r['copy'][0]:.3f} | {r['rephrase'][0]:.3f} | "
                   f"{r.get('distinct', (float('nan'), 0))[0]:.4f} |")
     return best[0]
 
@@ -196,7 +204,7 @@ def print_results(title: str, sets: list[CorpusSet], scored: dict[str, list[Scor
 
 
 def contamination_calibration(workspace: Path, embedder: Embedder, ngram_n: int, only: str | None = None,
-                              tune: bool = True) -> None:
+                              tune: bool = True, overrides: dict[str, Any] | None = None) -> None:
     """Print the tuning sweep and the held-out figures per corpus (module docstring)."""
     t0 = time.perf_counter()
     sets = [cs for cs in build_all() if only is None or cs.name == only]
@@ -211,17 +219,23 @@ def contamination_calibration(workspace: Path, embedder: Embedder, ngram_n: int,
         chosen = sweep(sets, files, ctx, embedder)
         print(f"\nchosen on the tune half: {chosen}")
         print("defaults in the stage: " + ", ".join(f"{k}={_default(k)}" for k in chosen))
-    base = {"ngram_n": ngram_n}
+    base = {"ngram_n": ngram_n, **(overrides or {})}
     scored, reports = {}, {}
     for cs in sets:
         scored[cs.name], reports[cs.name] = run_stage(cs, files[cs.name], base, ctx)
     for split in ("tune", "heldout"):
         print_results("The `contamination` stage at its defaults", sets, scored, reports, split)
+    prev = {"ngram_n": ngram_n, "ngram_threshold": 0.03, "number_weight": 0.0, "score_ceiling": 1.35}
+    prev_scored, prev_reports = {}, {}
+    for cs in sets:
+        prev_scored[cs.name], prev_reports[cs.name] = run_stage(cs, files[cs.name], prev, ctx)
+    print_results("Previous defaults (evidence without numbers, 13-gram 0.03, ceiling 1.35)", sets, prev_scored,
+                  prev_reports, "heldout")
     old = {"ngram_n": ngram_n, "ngram_threshold": 0.03, "embedding_threshold": 0.68}
     old_scored, old_reports = {}, {}
     for cs in sets:
         old_scored[cs.name], old_reports[cs.name] = run_stage(cs, files[cs.name], old, ctx)
-    print_results("Previous defaults (n-gram 0.03 OR cosine 0.68)", sets, old_scored, old_reports, "heldout")
+    print_results("Plain rule of earlier versions (n-gram 0.03 OR cosine 0.68)", sets, old_scored, old_reports, "heldout")
     print(f"\ncontamination calibration: {time.perf_counter() - t0:.1f}s")
 
 
@@ -231,9 +245,14 @@ def main() -> int:
     ap.add_argument("--ngram-n", type=int, default=_default("ngram_n"))
     ap.add_argument("--corpus", default=None, help="only this corpus (humaneval, strategyqa, mathqa)")
     ap.add_argument("--no-tune", action="store_true", help="skip the sweep; only the figures at the defaults")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a stage setting for the figures 'at the defaults' (JSON value), e.g. "
+                         "--set number_weight=0.5; for trying settings on the tune half")
     args = ap.parse_args()
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     embedder = Embedder(cache_dir=args.workspace / "embeddings")
-    contamination_calibration(args.workspace, embedder, args.ngram_n, args.corpus, tune=not args.no_tune)
+    contamination_calibration(args.workspace, embedder, args.ngram_n, args.corpus, tune=not args.no_tune,
+                              overrides=overrides)
     return 0
 
 

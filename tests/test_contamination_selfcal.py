@@ -13,7 +13,7 @@ import pytest
 from benchsmith.embeddings import Embedder
 from benchsmith.index.evidence import CorpusEvidence, NullSettings
 from benchsmith.index.neighbours import VectorIndex
-from benchsmith.index.rarity import RarityWeights, TokenSets, pair_overlap
+from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, number_sets, pair_overlap
 from benchsmith.index.selfcal import MIN_NULL, leave_one_out
 from benchsmith.quality import StageReport
 from benchsmith.records import Item, Lineage, Verdict
@@ -79,7 +79,35 @@ def test_rare_overlap_weighs_what_identifies_a_problem() -> None:
     assert len(pair_overlap(queries, np.array([], dtype=np.int64), sets, np.array([], dtype=np.int64), weights)) == 0
 
 
+def test_number_agreement_is_a_multiset_comparison() -> None:
+    queries = number_sets(["8 persons build a wall 140 m long in 42 days; 30 persons, 100 m?",
+                           "Rs. 1,000 at 5 % for 5 years", "no numbers here", "half of 0.50 is 0.25",
+                           "2 and 3", "-5 and 5/8"])
+    refs = number_sets(["18 persons build a wall 140 m long in 42 days; 30 persons, 100 m?",
+                        "5 years, 5 per cent, rupees 1000", "x = 3", "0.5 halved: 0.250", "4 and 7", "5 5 8"])
+    agree = number_agreement(queries, np.arange(6), refs, np.arange(6))
+    assert agree.tolist() == pytest.approx([-0.4, 1.0, 0.0, 1.0, -1.0, 1.0])
+    assert len(number_agreement(queries, np.array([], dtype=np.int64), refs, np.array([], dtype=np.int64))) == 0
+
+
 # --- the stage: the failure the issue reports, and its fix -----------------------------------
+
+
+def test_same_template_with_other_numbers_passes_numbers_kept_is_flagged(tmp_path: Path, ctx: StageContext) -> None:
+    rng = np.random.default_rng(3)
+    refs = [f"A shop sells pens at {a} dollars each. Mia buys {b} pens and pays with a {c} dollar note. "
+            f"How much change does she get?" for a, b, c in rng.integers(2, 400, size=(200, 3))]
+    path = corpus_file(tmp_path / "shop.jsonl", refs)
+    a, b, c = refs[7].split(" at ")[1].split()[0], refs[7].split("buys ")[1].split()[0], refs[7].split("a ")[-1]
+    items = [item(f"Mia pays with a {c.split()[0]} dollar note for {b} pens at {a} dollars each. What change is she "
+                  "given?"),                                   # reworded, numbers kept
+             item(refs[7].replace(f" {b} pens", " 977 pens"))]  # the same template asking about another number
+    verdicts, _ = run(items, ctx, references=[{"path": str(path), "name": "shop"}])
+    assert not verdicts[0].passed and verdicts[0].details["number_agreement"] == 1.0
+    assert verdicts[1].passed and verdicts[1].details["number_agreement"] < 0
+    # Without the number signal the template variant is flagged as well.
+    plain, _ = run(items[1:], ctx, references=[{"path": str(path), "name": "shop"}], number_weight=0.0)
+    assert plain[0].details["evidence_score"] > verdicts[1].details["evidence_score"]
 
 
 def test_same_style_distinct_questions_pass_rewordings_are_flagged(tmp_path: Path, ctx: StageContext) -> None:

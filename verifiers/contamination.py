@@ -9,10 +9,13 @@ For every item (its `fields`' text) and every reference corpus the spec names:
    At or above `ngram_threshold` the item is contaminated (method `ngram`).
 2. **embedding neighbours + rare-token overlap** — the `top_k` nearest reference entries
    by cosine similarity (all-MiniLM-L6-v2; faiss: exact for small corpora, IVF for large
-   ones), each scored as `cosine + rarity_weight * rare_overlap`, where rare_overlap is
-   the share of the two texts' tokens they have in common, weighted by rarity in the
-   reference corpus (`benchsmith.index.rarity`): a rewording keeps the numbers, names and
-   rare words of its problem; another problem of the same style shares only the style.
+   ones), each scored as `cosine + rarity_weight * rare_overlap + number_weight *
+   number_agreement`, where rare_overlap is the share of the two texts' tokens they have
+   in common, weighted by rarity in the reference corpus, and number_agreement compares
+   their numbers as multisets (+1 equal, 0 when either has none, down to -1;
+   `benchsmith.index.rarity`): a rewording keeps the numbers, names and rare words of its
+   problem; another problem of the same style shares only the style, and the same
+   template with other numbers is another test case.
    At or above the corpus's threshold the item is contaminated (method `embedding`).
    The threshold is **self-calibrated per corpus** (`benchsmith.index.selfcal`): a sample
    of the corpus's own entries is searched against the rest of it, and the threshold
@@ -53,7 +56,7 @@ from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.index.evidence import CorpusEvidence, NullSettings, Threshold
 from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
-from benchsmith.index.rarity import TokenSets
+from benchsmith.index.rarity import TokenSets, number_sets
 from benchsmith.index.selfcal import NullDistribution
 from benchsmith.quality import StageReport
 from benchsmith.records import Item, Verdict
@@ -78,8 +81,9 @@ class ContaminationConfig(StageConfig):
     ngram_n: int = Field(default=13, ge=1, le=64, description="Tokens per n-gram.")
     # Defaults measured by bench/calibrate.py (docs/calibration.md).
     ngram_threshold: float = Field(
-        default=0.03, gt=0.0, le=1.0,
-        description="Fraction of an item's distinct n-grams found in a reference corpus that makes it contaminated.")
+        default=0.2, gt=0.0, le=1.0,
+        description="Fraction of an item's distinct n-grams found in a reference corpus that makes it contaminated "
+                    "(0.03 before: sibling tasks of one benchmark share whole docstring sentences).")
     embedding: bool = Field(default=True, description="Also check embedding nearest neighbours.")
     embedding_threshold: float | None = Field(
         default=None, gt=0.0, le=1.0,
@@ -88,6 +92,11 @@ class ContaminationConfig(StageConfig):
     rarity_weight: float = Field(
         default=0.5, ge=0.0, le=2.0,
         description="Weight of the rare-token overlap in the evidence score (cosine + weight * overlap).")
+    number_weight: float = Field(
+        default=0.2, ge=0.0, le=2.0,
+        description="Weight of number agreement in the evidence score (+1 same numbers, down to -1 other "
+                    "numbers, 0 when either text has none): the same template with other numbers is another "
+                    "test case.")
     score_threshold: float | None = Field(
         default=None, gt=0.0, le=3.0,
         description="A fixed evidence-score threshold for every corpus (default: self-calibrated per corpus).")
@@ -102,7 +111,7 @@ class ContaminationConfig(StageConfig):
     score_floor: float = Field(default=0.9, ge=0.0, le=3.0,
                                description="The self-calibrated threshold is never below this.")
     score_ceiling: float = Field(
-        default=1.35, ge=0.0, le=3.0,
+        default=1.45, ge=0.0, le=3.0,
         description="Nor above this: a corpus full of near-copies of itself would otherwise set a bar no "
                     "rewording can reach.")
     null_sample: int = Field(default=2000, ge=10, le=1_000_000,
@@ -140,7 +149,8 @@ class _Candidate:
     entry: int
     similarity: float
     rare: float = 0.0
-    score: float = 0.0       # evidence: similarity + rarity_weight * rare
+    numbers: float = 0.0     # number agreement in [-1, 1]
+    score: float = 0.0       # evidence: similarity + rarity_weight * rare + number_weight * numbers
     threshold: float = 1.0   # the evidence threshold of this candidate's corpus
 
     @property
@@ -300,7 +310,7 @@ class Contamination(Verifier):
         return NullSettings(k=cfg.top_k, rarity_weight=cfg.rarity_weight, ngram_n=cfg.ngram_n,
                             copy_overlap=cfg.copy_overlap, sample=cfg.null_sample, quantile=cfg.null_quantile,
                             margin=cfg.null_margin, floor=cfg.score_floor, ceiling=cfg.score_ceiling,
-                            default=cfg.default_score_threshold, seed=seed)
+                            default=cfg.default_score_threshold, seed=seed, number_weight=cfg.number_weight)
 
     def _embedding_candidates(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
                               ctx: StageContext) -> tuple[list[list[_Candidate]], set[int]]:
@@ -316,6 +326,7 @@ class Contamination(Verifier):
         k = cfg.top_k
         settings = self.null_settings(ctx.random_seed)
         item_sets = TokenSets.of([texts[i] for i in checked])
+        item_numbers = number_sets([texts[i] for i in checked]) if cfg.number_weight else None
         for ci, corpus in enumerate(corpora):
             model = corpus_evidence(corpus, embedder, ctx.random_seed)
             sims, ids = model.index.search(item_vecs, min(k, len(corpus)))
@@ -333,15 +344,22 @@ class Contamination(Verifier):
             refs = ids.reshape(-1).astype(np.int64)
             cos = sims.reshape(-1).astype(np.float64)
             rare = np.zeros(len(cos))
-            # Rare-token overlap is at most 1, so pairs below threshold - weight cannot reach it: skip them.
-            need = (refs >= 0) & (cos >= threshold.value - cfg.rarity_weight)
+            nums = np.zeros(len(cos))
+            # Rare-token overlap and number agreement are at most 1, so pairs below threshold - both
+            # weights cannot reach it: skip them. Numbers first (a few per text, cheap), then the rare
+            # overlap only for the pairs they leave within reach.
+            need = (refs >= 0) & (cos >= threshold.value - cfg.rarity_weight - cfg.number_weight)
+            if item_numbers is not None and need.any():
+                nums[need] = model.number_agreement(item_numbers, rows[need], refs[need])
+            need &= cos + cfg.number_weight * nums >= threshold.value - cfg.rarity_weight
             if need.any():
                 weights = model.weights
                 rare[need] = model.rare_overlap(item_sets, weights.totals(item_sets), rows[need], refs[need])
-            score = model.scores(cos, rare, cfg.rarity_weight)
-            for row, ref, c, r, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(), score.tolist()):
+            score = model.scores(cos, rare, cfg.rarity_weight, nums, cfg.number_weight)
+            for row, ref, c, r, nu, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(),
+                                              nums.tolist(), score.tolist()):
                 if ref >= 0:
-                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, sc, threshold.value))
+                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, nu, sc, threshold.value))
         for cands in per_item:
             cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
             del cands[k:]
@@ -375,10 +393,12 @@ class Contamination(Verifier):
                                 f"they were left out of its null distribution.")
         facts["ngram threshold"] = cfg.ngram_threshold
         facts["rarity weight"] = cfg.rarity_weight
+        facts["number weight"] = cfg.number_weight
         return StageReport(stage=self.name, title=f"Contamination thresholds ({self.name})", facts=facts,
                            warnings=warnings, data={"corpora": self._calibration,
                                                     "ngram_n": cfg.ngram_n, "ngram_threshold": cfg.ngram_threshold,
                                                     "rarity_weight": cfg.rarity_weight,
+                                                    "number_weight": cfg.number_weight,
                                                     "embedding_threshold": cfg.embedding_threshold,
                                                     "null_quantile": cfg.null_quantile,
                                                     "null_margin": cfg.null_margin})
@@ -450,8 +470,8 @@ def _truncate(text: str, limit: int) -> str:
 
 def _evidence(c: _Candidate) -> dict[str, Any]:
     """What a verdict says about the evidence of its candidate."""
-    return {"rare_overlap": round(c.rare, 6), "evidence_score": round(c.score, 6),
-            "evidence_threshold": round(c.threshold, 6)}
+    return {"rare_overlap": round(c.rare, 6), "number_agreement": round(c.numbers, 6),
+            "evidence_score": round(c.score, 6), "evidence_threshold": round(c.threshold, 6)}
 
 
 def _calibration_row(corpus: ReferenceCorpus, threshold: Threshold, null: NullDistribution) -> dict[str, Any]:

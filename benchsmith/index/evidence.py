@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from benchsmith.index.neighbours import VectorIndex
-from benchsmith.index.rarity import RarityWeights, TokenSets, pair_overlap
+from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, number_sets, pair_overlap
 from benchsmith.index.selfcal import MIN_NULL, NullDistribution, Searchable, evidence, leave_one_out
 
 ThresholdSource = Literal["self-calibrated", "fixed", "default"]
@@ -39,6 +39,7 @@ class NullSettings:
     ceiling: float
     default: float
     seed: int = 0
+    number_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ class CorpusEvidence:
         return RarityWeights(self.sets)
 
     @cached_property
+    def numbers(self) -> TokenSets:
+        """The numbers of each entry, as multisets (`benchsmith.index.rarity.number_sets`)."""
+        return number_sets(self.texts)
+
+    @cached_property
     def totals(self) -> np.ndarray:
         """Sum of token weights per entry."""
         return self.weights.totals(self.sets)
@@ -84,7 +90,9 @@ class CorpusEvidence:
         if hit is None:
             hit = leave_one_out(self.index, self.vectors, self.texts, self.sets, self.weights,
                                 k=settings.k, rarity_weight=settings.rarity_weight, ngram_n=settings.ngram_n,
-                                copy_overlap=settings.copy_overlap, sample=settings.sample, seed=settings.seed)
+                                copy_overlap=settings.copy_overlap, sample=settings.sample, seed=settings.seed,
+                                numbers=self.numbers if settings.number_weight else None,
+                                number_weight=settings.number_weight)
             self._nulls[settings] = hit
         return hit
 
@@ -110,6 +118,11 @@ class CorpusEvidence:
         return pair_overlap(queries, q_rows, self.sets, r_rows, self.weights, q_totals=q_totals,
                             r_totals=self.totals)
 
-    def scores(self, cosine: np.ndarray, rare: np.ndarray, rarity_weight: float) -> np.ndarray:
+    def number_agreement(self, queries: TokenSets, q_rows: np.ndarray, r_rows: np.ndarray) -> np.ndarray:
+        """Number agreement of (query, reference entry) pairs; `queries` from `number_sets`."""
+        return number_agreement(queries, q_rows, self.numbers, r_rows)
+
+    def scores(self, cosine: np.ndarray, rare: np.ndarray, rarity_weight: float, numbers: np.ndarray | None = None,
+               number_weight: float = 0.0) -> np.ndarray:
         """Evidence scores of pairs (see `benchsmith.index.selfcal.evidence`)."""
-        return evidence(cosine, rare, rarity_weight)
+        return evidence(cosine, rare, rarity_weight, numbers, number_weight)

@@ -16,14 +16,21 @@ numbers, its names, its rare content words. This module measures exactly that.
   inside a longer instruction, or a reference's description copied without its examples,
   still scores high). Vectorised over all pairs at once: one sort-based membership test
   on (pair, token) keys, no Python loop per pair.
+- `number_sets` / `number_agreement`: the numbers of two texts as multisets. A rewording
+  keeps every number of its problem; the same template with other numbers is, by this
+  project's definition, a different test case. Agreement is +1 when the multisets are
+  equal, falls to -1 as numbers are missing from one side (`number_agreement`), and is 0
+  (no evidence either way) when either text has no number.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import xxhash
 
 from benchsmith.index.ngrams import _mix64, token_hashes
 
@@ -121,15 +128,31 @@ def pair_overlap(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows
     0.0 where either text has no tokens. `q_totals` / `r_totals` (from `weights.totals`)
     may be passed to avoid recomputing them for every batch of pairs.
     """
-    q_rows = np.asarray(q_rows, dtype=np.int64)
-    r_rows = np.asarray(r_rows, dtype=np.int64)
-    if len(q_rows) != len(r_rows):
-        raise ValueError(f"{len(q_rows)} query rows but {len(r_rows)} reference rows")
+    q_rows, r_rows = _rows(q_rows, r_rows)
     n_pairs = len(q_rows)
     if n_pairs == 0:
         return np.zeros(0, dtype=np.float64)
     qt = weights.totals(queries) if q_totals is None else q_totals
     rt = weights.totals(refs) if r_totals is None else r_totals
+    a_tok, a_pair, shared = _shared(queries, q_rows, refs, r_rows)
+    w = weights.of(a_tok[shared])
+    got = np.bincount(a_pair[shared], weights=w, minlength=n_pairs)
+    denom = np.minimum(qt[q_rows], rt[r_rows])
+    out: np.ndarray = np.divide(got, denom, out=np.zeros(n_pairs, dtype=np.float64), where=denom > 0)
+    return out
+
+
+def _rows(q_rows: np.ndarray, r_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    q_rows = np.asarray(q_rows, dtype=np.int64)
+    r_rows = np.asarray(r_rows, dtype=np.int64)
+    if len(q_rows) != len(r_rows):
+        raise ValueError(f"{len(q_rows)} query rows but {len(r_rows)} reference rows")
+    return q_rows, r_rows
+
+
+def _shared(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The query side's tokens of every pair, the pair each belongs to, and whether the pair's reference has it."""
     a_tok, a_pair = queries.gather(q_rows)
     b_tok, b_pair = refs.gather(r_rows)
     with np.errstate(over="ignore"):
@@ -139,8 +162,55 @@ def pair_overlap(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows
     a_key = a_tok ^ salt_a
     b_key = b_tok ^ salt_b
     shared = np.isin(a_key, b_key, kind="sort") if len(b_key) else np.zeros(len(a_key), dtype=bool)
-    w = weights.of(a_tok[shared])
-    got = np.bincount(a_pair[shared], weights=w, minlength=n_pairs)
-    denom = np.minimum(qt[q_rows], rt[r_rows])
-    out: np.ndarray = np.divide(got, denom, out=np.zeros(n_pairs, dtype=np.float64), where=denom > 0)
+    return a_tok, a_pair, shared
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+"""Integers, decimals, thousands separators; a sign, a percent sign or a fraction bar is not
+part of the number ("-5", "5 %" and "5/8" keep 5, 5 and 5, 8), so rewording them changes nothing."""
+
+
+def _canonical(number: str) -> str:
+    value = number.replace(",", "")
+    whole, _, frac = value.partition(".")
+    whole, frac = whole.lstrip("0") or "0", frac.rstrip("0")
+    return f"{whole}.{frac}" if frac else whole
+
+
+def number_sets(texts: Sequence[str]) -> TokenSets:
+    """The numbers of each text as a multiset: the k-th occurrence of a value is its own element."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    hashes: list[int] = []
+    for i, text in enumerate(texts):
+        seen: dict[str, int] = {}
+        for m in _NUMBER.findall(text):
+            v = _canonical(m)
+            k = seen.get(v, 0)
+            seen[v] = k + 1
+            hashes.append(xxhash.xxh3_64_intdigest(f"{v}#{k}".encode()))
+        offsets[i + 1] = len(hashes)
+    tokens = np.array(hashes, dtype=np.uint64)
+    # Sorted within each text, as `TokenSets` promises (elements are distinct by construction).
+    owners = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((tokens, owners))
+    return TokenSets(tokens=np.ascontiguousarray(tokens[order]), offsets=offsets)
+
+
+def number_agreement(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray) -> np.ndarray:
+    """Per pair, in [-1, 1]: +1 when the two number multisets are equal, 0 when either text has no number,
+    otherwise 2 * shared / max(sizes) - 2, clipped at -1 (one of five numbers changed gives -0.4)."""
+    q_rows, r_rows = _rows(q_rows, r_rows)
+    n_pairs = len(q_rows)
+    if n_pairs == 0:
+        return np.zeros(0, dtype=np.float64)
+    _, a_pair, shared = _shared(queries, q_rows, refs, r_rows)
+    got = np.bincount(a_pair[shared], minlength=n_pairs).astype(np.float64)
+    na = queries.lengths()[q_rows]
+    nb = refs.lengths()[r_rows]
+    big = np.maximum(na, nb)
+    share = np.divide(got, big, out=np.zeros(n_pairs), where=big > 0)
+    out = np.where(share >= 1.0, 1.0, np.maximum(-1.0, 2.0 * share - 2.0))
+    out[(na == 0) | (nb == 0)] = 0.0
     return out

@@ -8,9 +8,11 @@ of its own entries against the rest of it (leave one out) and take each one's be
 evidence score. That is the null distribution; a threshold just above its high quantile
 flags few distinct items *of this corpus's style and size*, with no hand tuning.
 
-Evidence per (item, candidate reference) pair is `cosine + rarity_weight * rare_overlap`
+Evidence per (item, candidate reference) pair is
+`cosine + rarity_weight * rare_overlap + number_weight * number_agreement`
 (`benchsmith.index.rarity`): embeddings say "same topic and phrasing", rare-token overlap
-says "same numbers, names and rare words".
+says "same names and rare words", number agreement says "same numbers" (+1) or "the same
+template asking about other numbers" (down to -1).
 
 Two precautions keep the null honest:
 - A corpus often holds near-copies of its own entries (MathQA has many problems that differ
@@ -30,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from benchsmith.index.ngrams import TokenHasher
-from benchsmith.index.rarity import RarityWeights, TokenSets, pair_overlap
+from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, pair_overlap
 
 MIN_NULL = 20
 """Fewer leave-one-out scores than this is no distribution: the stage falls back to its defaults."""
@@ -46,9 +48,13 @@ class Searchable(Protocol):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def evidence(cosine: np.ndarray, rare: np.ndarray, rarity_weight: float) -> np.ndarray:
-    """The combined evidence score of (cosine, rare-token overlap) pairs."""
-    return np.asarray(cosine, dtype=np.float64) + rarity_weight * np.asarray(rare, dtype=np.float64)
+def evidence(cosine: np.ndarray, rare: np.ndarray, rarity_weight: float, numbers: np.ndarray | None = None,
+             number_weight: float = 0.0) -> np.ndarray:
+    """The combined evidence score of (cosine, rare-token overlap, number agreement) pairs."""
+    out = np.asarray(cosine, dtype=np.float64) + rarity_weight * np.asarray(rare, dtype=np.float64)
+    if numbers is not None and number_weight:
+        out = out + number_weight * np.asarray(numbers, dtype=np.float64)
+    return out
 
 
 def ngram_sets(texts: list[str], n: int) -> TokenSets:
@@ -99,7 +105,8 @@ class NullDistribution:
 
 def leave_one_out(index: Searchable, vectors: np.ndarray, texts: list[str], sets: TokenSets,
                   weights: RarityWeights, *, k: int, rarity_weight: float, ngram_n: int,
-                  copy_overlap: float, sample: int, seed: int) -> NullDistribution:
+                  copy_overlap: float, sample: int, seed: int, numbers: TokenSets | None = None,
+                  number_weight: float = 0.0) -> NullDistribution:
     """The null distribution of a corpus (module docstring): `sample` entries, each vs the others.
 
     `index` searches `vectors` (the corpus's own embeddings); `sets` are the corpus's token
@@ -129,7 +136,8 @@ def leave_one_out(index: Searchable, vectors: np.ndarray, texts: list[str], sets
     containment = pair_overlap(gram_sets, ql, gram_sets, rl, RarityWeights.uniform())
     copy = same_text | (containment >= copy_overlap)
     rare = pair_overlap(sets, q, sets, r, weights)
-    score = evidence(s, rare, rarity_weight)
+    nums = number_agreement(numbers, q, numbers, r) if numbers is not None and number_weight else None
+    score = evidence(s, rare, rarity_weight, nums, number_weight)
     score[copy] = -np.inf
     best = np.full(n, -np.inf)
     np.maximum.at(best, q, score)
