@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from benchsmith.embeddings import Embedder
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import UsageMeter
 from benchsmith.stages import StageContext
@@ -80,3 +81,15 @@ def prefect_local_api() -> Iterator[str]:
     with prefect_api(LocalPrefectAPI().start()) as url:
         assert url is not None, "PREFECT_API_URL is set: the tests would use that server"
         yield url
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The bundled MiniLM embedder with a cache of its own (one per test module)."""
+    return Embedder(cache_dir=tmp_path_factory.mktemp("emb"))
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, embedder: Embedder) -> StageContext:
+    """A stage context without LLM access, on that embedder."""
+    return StageContext(workspace=tmp_path / "ws", embedder_factory=lambda: embedder)

@@ -34,14 +34,6 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    return Embedder(cache_dir=tmp_path_factory.mktemp("emb"))
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, embedder: Embedder) -> StageContext:
-    return StageContext(workspace=tmp_path / "ws", embedder_factory=lambda: embedder)
 
 
 def check(items: list[Item], ctx: StageContext, **params: Any) -> list[Verdict]:

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchsmith.embeddings import Embedder
 from benchsmith.index.evidence import CorpusEvidence, NullSettings
 from benchsmith.index.neighbours import VectorIndex
 from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, number_sets, pair_overlap
@@ -34,14 +33,6 @@ def item(prompt: str) -> Item:
     return Item.create(prompt=prompt, reference_answer="", lineage=LIN)
 
 
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    return Embedder(cache_dir=tmp_path_factory.mktemp("emb"))
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, embedder: Embedder) -> StageContext:
-    return StageContext(workspace=tmp_path / "ws", embedder_factory=lambda: embedder)
 
 
 def corpus_file(path: Path, texts: list[str]) -> Path:
