@@ -291,7 +291,10 @@ def test_llm_judge_decides_near_candidates(tmp_path: Path, llm_ctx: StageContext
                                            fake_llm: Any) -> None:
     ref = write_jsonl(tmp_path / "refs.jsonl", JUDGE_REFS)
     llm_ctx.embedder_factory = lambda: embedder
-    params = {"references": [{"path": str(ref), "id_field": "id"}], "llm_judge": True, "top_k": 1}
+    # A 3-entry corpus has no null: threshold 1.1 (default), band [0.8, 1.1 + judge_band_high). BROKEN scores ~1.42,
+    # so the band is widened here to send it to the judge (the band's defaults are tested below).
+    params = {"references": [{"path": str(ref), "id_field": "id"}], "llm_judge": True, "top_k": 1,
+              "judge_band_high": 0.4}
     fake_llm.add_rule(match="counting how many vowels", response={"rationale": "Same task.", "rephrasing": True})
     fake_llm.add_rule(match="perfect cube", response={"rationale": "Cube, not square.", "rephrasing": False})
     fake_llm.add_rule(match="keeping the punctuation", raw="{broken")
@@ -314,6 +317,102 @@ def test_llm_judge_decides_near_candidates(tmp_path: Path, llm_ctx: StageContext
     # Without the judge, the embedding threshold alone flags the near miss.
     without = check([item(NEAR_MISS)], llm_ctx, references=params["references"])
     assert not without[0].passed and without[0].details["method"] == "embedding"
+
+
+# Evidence scores against JUDGE_REFS (top_k 1; the corpus has no null, so its threshold is 1.1 and the default band
+# is [0.8, 1.25)): ABOVE ~1.40, PARAPHRASE ~1.13, NEAR_MISS ~1.16, BELOW ~0.41 (cosine 0.41), FAR ~0.08.
+ABOVE = "Write a function that returns the number of vowels in a string, ignoring case."
+BELOW = "Write a function that sorts a list of numbers."
+
+
+def judge_run(items: list[Item], ctx: StageContext, ref: Path, **params: Any) -> tuple[list[Verdict], Contamination]:
+    stage = Contamination({"references": [{"path": str(ref), "id_field": "id"}], "llm_judge": True, "top_k": 1,
+                           **params})
+    return asyncio.run(stage.verify(items, ctx)), stage
+
+
+def test_judge_band_far_above_is_flagged_and_far_below_passes_without_calls(
+        tmp_path: Path, llm_ctx: StageContext, embedder: Embedder, fake_llm: Any) -> None:
+    ref = write_jsonl(tmp_path / "refs.jsonl", JUDGE_REFS)
+    llm_ctx.embedder_factory = lambda: embedder
+    fake_llm.add_rule(match="CANDIDATE", response={"rationale": "Different.", "rephrasing": False})
+    (above,), stage = judge_run([item(ABOVE)], llm_ctx, ref)
+    assert not above.passed and above.details["method"] == "embedding" and above.details["matched_id"] == "vowels"
+    assert above.details["judge_skipped"] == "above_band" and "judge_asked" not in above.details
+    assert above.details["evidence_score"] >= 1.1 + 0.15
+    assert fake_llm.stats()["requests"] == 0
+    report = stage.report()
+    assert report is not None
+    assert report.facts["refs: judge band"] == "[0.8, 1.25)"
+    assert report.facts["judge: candidates sent to the judge"] == 0
+    assert report.facts["judge: candidates decided by the score, contaminated (above the band)"] == 1
+
+    verdicts, stage = judge_run([item(BELOW), item(FAR)], llm_ctx, ref)
+    assert all(v.passed and "judge_asked" not in v.details for v in verdicts)
+    assert all(v.details["evidence_score"] < 0.8 for v in verdicts)
+    assert fake_llm.stats()["requests"] == 0
+    report = stage.report()
+    assert report is not None
+    assert report.facts["judge: candidates decided by the score, clean (below the band)"] == 2
+    assert report.facts["judge: candidates sent to the judge"] == 0
+
+
+def test_judge_band_in_band_is_decided_by_the_judge(tmp_path: Path, llm_ctx: StageContext, embedder: Embedder,
+                                                    fake_llm: Any) -> None:
+    ref = write_jsonl(tmp_path / "refs.jsonl", JUDGE_REFS)
+    llm_ctx.embedder_factory = lambda: embedder
+    fake_llm.add_rule(match="counting how many vowels", response={"rationale": "Same task.", "rephrasing": True})
+    fake_llm.add_rule(match="perfect cube", response={"rationale": "Cube, not square.", "rephrasing": False})
+    (para, near, above), stage = judge_run([item(PARAPHRASE), item(NEAR_MISS), item(ABOVE)], llm_ctx, ref)
+    # Both are in the band [0.8, 1.25): the judge decides, even against the threshold rule (NEAR_MISS is above 1.1).
+    assert 0.8 <= para.details["evidence_score"] < 1.25 and 1.1 <= near.details["evidence_score"] < 1.25
+    assert not para.passed and para.details["method"] == "llm" and para.details["judge_rationale"] == "Same task."
+    assert near.passed and near.details["judge_asked"] == [
+        {"matched_id": "square", "similarity": near.details["embedding_score"], "rephrasing": False}]
+    assert not above.passed and above.details["judge_skipped"] == "above_band"
+    assert fake_llm.stats()["requests"] == 2  # one per in-band item, none for the one above
+    report = stage.report()
+    assert report is not None
+    assert report.facts["judge: candidates sent to the judge"] == 2
+    assert report.facts["judge: candidates decided by the score, contaminated (above the band)"] == 1
+    assert report.facts["judge: fallbacks to the threshold rule"] == 0
+
+
+def test_judge_failing_in_the_band_falls_back_to_the_threshold(tmp_path: Path, llm_ctx: StageContext,
+                                                               embedder: Embedder, fake_llm: Any) -> None:
+    ref = write_jsonl(tmp_path / "refs.jsonl", JUDGE_REFS)
+    llm_ctx.embedder_factory = lambda: embedder
+    fake_llm.add_rule(match="CANDIDATE", raw="{broken")
+    fake_llm.add_rule(match="Your reply was not valid", raw="{still broken")
+    # A fixed threshold 1.15 (band [0.85, 1.3)): PARAPHRASE (~1.13) is in the band below it, NEAR_MISS (~1.16) above.
+    (para, near), stage = judge_run([item(PARAPHRASE), item(NEAR_MISS)], llm_ctx, ref, score_threshold=1.15)
+    assert para.details["evidence_score"] < 1.15 <= near.details["evidence_score"] < 1.3
+    assert para.passed and para.details["judge_asked"][0]["error"].startswith("judge_error:")
+    assert not near.passed and near.details["method"] == "embedding"
+    assert near.details["judge_error"].startswith("judge_error:")
+    assert fake_llm.stats()["requests"] >= 2  # both were asked
+    report = stage.report()
+    assert report is not None
+    assert report.facts["judge: candidates sent to the judge"] == 2
+    assert report.facts["judge: fallbacks to the threshold rule"] == 2
+
+
+def test_judge_band_low_edge_is_the_null_p90(tmp_path: Path, embedder: Embedder, humaneval: Any) -> None:
+    ctx = StageContext(workspace=tmp_path / "ws", embedder_factory=lambda: embedder)  # no LLM: nothing in the band
+    stage = Contamination({"references": ["humaneval"], "llm_judge": True})
+    (v,) = asyncio.run(stage.verify([item(FAR)], ctx))
+    assert v.passed
+    report = stage.report()
+    assert report is not None
+    row = report.data["corpora"][0]
+    low, high = row["judge_band"]
+    assert low == pytest.approx(row["null"]["score_p90"], abs=1e-3) and low < row["threshold"]
+    assert high == pytest.approx(row["threshold"] + 0.15, abs=1e-3)
+    explicit = Contamination({"references": ["humaneval"], "llm_judge": True, "judge_band_low": 0.2})
+    asyncio.run(explicit.verify([item(FAR)], ctx))
+    explicit_report = explicit.report()
+    assert explicit_report is not None
+    assert explicit_report.data["corpora"][0]["judge_band"][0] == pytest.approx(row["threshold"] - 0.2, abs=1e-3)
 
 
 def test_llm_judge_out_of_budget_falls_back_without_calls(tmp_path: Path, fake_llm: Any, embedder: Embedder) -> None:

@@ -24,18 +24,42 @@ For every item (its `fields`' text) and every reference corpus the spec names:
    bar than a small varied one. A corpus too small for a null (under 20 scores, e.g. one
    entry) uses `default_score_threshold`, and the report says so. Setting
    `embedding_threshold` brings back the plain cosine rule of earlier versions.
-3. **LLM judge** (`llm_judge: true`, the LLM Decontaminator method) — instead of the
-   embedding threshold, the nearest candidates with cosine >= `judge_min_similarity`
-   are shown to the judge role's model, most similar first, until one is judged a
-   rephrasing (method `llm`) or the candidates run out (the item passes). If the judge
-   fails on a candidate (bad output, retries exhausted) or the run's call budget runs
-   out, that candidate falls back to the evidence threshold and the verdict says so.
+3. **LLM judge** (`llm_judge: true`, the LLM Decontaminator method), **only for the
+   uncertain band** of the evidence score. Per corpus the band runs from a low edge to
+   `threshold + judge_band_high`:
+   - a candidate at or above the high edge is contaminated without asking (method
+     `embedding`, as without the judge);
+   - one below the low edge, or with cosine under `judge_min_similarity`, is clean
+     without asking;
+   - the candidates in between are shown to the judge role's model, at most `top_k` per
+     item, most similar first, until one is judged a rephrasing (method `llm`) or they run
+     out (the item passes). If the judge fails on a candidate (bad output, retries
+     exhausted) or the run's call budget runs out, that candidate falls back to the
+     threshold rule and the verdict says so.
+   Band defaults, from the null distribution the stage computes anyway: the low edge is
+   the corpus's **null p90** (`judge_band_low` unset), so the judge sees only candidates
+   more similar than 9 in 10 of the corpus's own distinct problems are to their nearest
+   neighbour (HumanEval 0.87, StrategyQA 0.83, MathQA 1.34 in docs/calibration.md); it is
+   never above the threshold. A corpus without a usable null (under 20 leave-one-out
+   scores) uses `threshold - 0.3` (the default threshold 1.1 gives 0.8, just under the
+   p90 of the measured corpora). The high edge is `judge_band_high` (0.15) above the
+   threshold: the threshold already sits above the null's p99.5, and 0.15 more is at or
+   above the null's *maximum* on the corpora whose null holds only distinct problems
+   (HumanEval 1.24, StrategyQA 1.21), i.e. a score no distinct pair of those corpora
+   reached. `judge_band_low: <x>` sets the low edge at `threshold - x` instead. Under the
+   plain cosine rule (`embedding_threshold`) the band is on the cosine, from
+   `embedding_threshold - (judge_band_low or 0.3)` to `embedding_threshold +
+   judge_band_high`. `judge_min_similarity` (cosine 0.5) stays as an extra floor: the
+   rare-token overlap (weight 0.5) can lift a candidate of low cosine into the band, and
+   a pair sharing only rare words is not what the judge is for.
 
 `report()` gives, per corpus, the null distribution (quantiles of the leave-one-out
-scores and cosines, near-copies skipped) and the thresholds in use, with their source.
+scores and cosines, near-copies skipped) and the thresholds in use, with their source;
+in judge mode also the band's edges per corpus and how many candidates went to the judge
+vs were decided by the score.
 
-Budget: the judge is asked only about items that have a reference neighbour above
-`judge_min_similarity`, at most `top_k` calls per item and usually one, so the stage
+Budget: the judge is asked only about items with a candidate in the band and none above
+it, at most `top_k` calls per item and usually one, so the stage
 does not cost one call per item and `uses_llm` stays False (the flow's plan reserves
 nothing for it). Its calls are taken from the run's `max_llm_calls` like any other;
 cached answers are free.
@@ -129,9 +153,21 @@ class ContaminationConfig(StageConfig):
     top_k: int = Field(default=3, ge=1, le=50, description="Nearest reference entries retrieved per item.")
     llm_judge: bool = Field(default=False, description="Ask the judge model whether the nearest candidates "
                                                        "are rephrasings (LLM Decontaminator).")
+    judge_band_low: float | None = Field(
+        default=None, ge=0.0, le=3.0,
+        description="With llm_judge: candidates scoring below the band's low edge are clean without asking. "
+                    "Unset: the low edge is the corpus's null p90 (the judge sees only candidates more similar "
+                    "than 9 in 10 of the corpus's distinct problems to their neighbour), never above the "
+                    "threshold; threshold - 0.3 for a corpus without a null. Set: threshold - this.")
+    judge_band_high: float = Field(
+        default=0.15, ge=0.0, le=3.0,
+        description="With llm_judge: candidates scoring at or above threshold + this are contaminated without "
+                    "asking (0.15 puts the edge at or above the null's maximum on HumanEval and StrategyQA: a "
+                    "score no distinct pair reached); only candidates in between go to the judge.")
     judge_min_similarity: float = Field(
         default=0.5, ge=-1.0, le=1.0,
-        description="Candidates less similar than this are never shown to the judge (bounds the calls).")
+        description="An extra floor of the judge band: candidates with a lower cosine are clean without asking "
+                    "(the rare-token overlap can lift a low-cosine pair into the band).")
     judge_max_chars: int = Field(default=4000, ge=200, description="Each text shown to the judge is cut to this.")
     index_dir: Path | None = Field(default=None, description="Where n-gram indexes are stored "
                                                              "(default: <workspace>/indexes).")
@@ -151,11 +187,17 @@ class _Candidate:
     rare: float = 0.0
     numbers: float = 0.0     # number agreement in [-1, 1]
     score: float = 0.0       # evidence: similarity + rarity_weight * rare + number_weight * numbers
+    #                          (the cosine itself under the plain cosine rule)
     threshold: float = 1.0   # the evidence threshold of this candidate's corpus
+    band: tuple[float, float] = (1.0, 1.0)  # judge band [low, high) of this corpus, on `score`
 
     @property
     def margin(self) -> float:
         return self.score - self.threshold
+
+
+# Judge band low edge of a corpus without a usable null (and under the plain cosine rule): so far below the threshold.
+_NO_NULL_BAND_LOW = 0.3
 
 
 @dataclass
@@ -202,6 +244,7 @@ class Contamination(Verifier):
     uses_llm: ClassVar[bool] = False  # see the module docstring: at most top_k calls, only for near items
     config: ContaminationConfig
     _calibration: list[dict[str, Any]] = []  # per corpus, filled by verify (never mutated here: verify rebinds it)
+    _judge_counts: dict[str, int] = {}  # filled by verify in judge mode (rebound there, like _calibration)
 
     def load_corpora(self, ctx: StageContext) -> list[ReferenceCorpus]:
         """The configured corpora; relative paths resolve against the spec's folder (ctx.spec_dir) if set."""
@@ -219,6 +262,7 @@ class Contamination(Verifier):
     async def verify(self, items: Sequence[Item], ctx: StageContext) -> list[Verdict]:
         corpora = self.load_corpora(ctx)  # first: a bad reference fails fast, even with no items
         self._calibration: list[dict[str, Any]] = []
+        self._judge_counts: dict[str, int] = {}
         if not items:
             return []
         cfg = self.config
@@ -334,24 +378,33 @@ class Contamination(Verifier):
                 self._calibration.append({"corpus": corpus.name, "references": len(corpus), "source": "cosine",
                                           "threshold": cfg.embedding_threshold, "note": "plain cosine rule",
                                           "queries": 0, "copies_skipped": 0, "null_scores": 0, "null": {}})
+                t = cfg.embedding_threshold
+                band = (t - (_NO_NULL_BAND_LOW if cfg.judge_band_low is None else cfg.judge_band_low),
+                        t + cfg.judge_band_high)
+                if cfg.llm_judge:
+                    self._calibration[-1]["judge_band"] = [round(band[0], 4), round(band[1], 4)]
                 for row, i in enumerate(checked):
-                    per_item[i].extend(_Candidate(ci, int(j), float(sv)) for sv, j in zip(sims[row], ids[row])
-                                       if j >= 0)
+                    per_item[i].extend(_Candidate(ci, int(j), float(sv), score=float(sv), threshold=t, band=band)
+                                       for sv, j in zip(sims[row], ids[row]) if j >= 0)
                 continue
             threshold, null = model.threshold(settings, cfg.score_threshold)
             self._calibration.append(_calibration_row(corpus, threshold, null))
+            band = self.judge_band(threshold, null)
+            if cfg.llm_judge:
+                self._calibration[-1]["judge_band"] = [round(band[0], 4), round(band[1], 4)]
+            reach = min(threshold.value, band[0]) if cfg.llm_judge else threshold.value
             rows = np.repeat(np.arange(len(checked), dtype=np.int64), sims.shape[1])
             refs = ids.reshape(-1).astype(np.int64)
             cos = sims.reshape(-1).astype(np.float64)
             rare = np.zeros(len(cos))
             nums = np.zeros(len(cos))
-            # Rare-token overlap and number agreement are at most 1, so pairs below threshold - both
-            # weights cannot reach it: skip them. Numbers first (a few per text, cheap), then the rare
-            # overlap only for the pairs they leave within reach.
-            need = (refs >= 0) & (cos >= threshold.value - cfg.rarity_weight - cfg.number_weight)
+            # Rare-token overlap and number agreement are at most 1, so pairs below threshold (or the
+            # judge band's low edge) - both weights cannot reach it: skip them. Numbers first (a few per
+            # text, cheap), then the rare overlap only for the pairs they leave within reach.
+            need = (refs >= 0) & (cos >= reach - cfg.rarity_weight - cfg.number_weight)
             if item_numbers is not None and need.any():
                 nums[need] = model.number_agreement(item_numbers, rows[need], refs[need])
-            need &= cos + cfg.number_weight * nums >= threshold.value - cfg.rarity_weight
+            need &= cos + cfg.number_weight * nums >= reach - cfg.rarity_weight
             if need.any():
                 weights = model.weights
                 rare[need] = model.rare_overlap(item_sets, weights.totals(item_sets), rows[need], refs[need])
@@ -359,11 +412,23 @@ class Contamination(Verifier):
             for row, ref, c, r, nu, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(),
                                               nums.tolist(), score.tolist()):
                 if ref >= 0:
-                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, nu, sc, threshold.value))
+                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, nu, sc, threshold.value, band))
         for cands in per_item:
             cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
             del cands[k:]
         return per_item, skipped
+
+    def judge_band(self, threshold: Threshold, null: NullDistribution) -> tuple[float, float]:
+        """The judge band [low, high) of a corpus on the evidence score (module docstring)."""
+        cfg = self.config
+        t = threshold.value
+        if cfg.judge_band_low is not None:
+            low = t - cfg.judge_band_low
+        elif null.usable:
+            low = min(null.quantile(0.9), t)
+        else:
+            low = t - _NO_NULL_BAND_LOW
+        return low, t + cfg.judge_band_high
 
     def report(self) -> StageReport | None:
         """Per corpus: the null distribution of leave-one-out evidence scores and the threshold in use."""
@@ -384,6 +449,8 @@ class Contamination(Verifier):
             for key in ("score_p50", "score_p90", "score_p99", "score_max", "cosine_p50", "cosine_p99"):
                 if key in null:
                     facts[f"{name}: null {key.replace('_', ' ')}"] = null[key]
+            if "judge_band" in row:
+                facts[f"{name}: judge band"] = f"[{row['judge_band'][0]}, {row['judge_band'][1]})"
             if row["source"] == "default":
                 warnings.append(f"Contamination against {name}: {row['note']}; using the documented default "
                                 f"evidence threshold {row['threshold']} instead of a self-calibrated one.")
@@ -394,6 +461,12 @@ class Contamination(Verifier):
         facts["ngram threshold"] = cfg.ngram_threshold
         facts["rarity weight"] = cfg.rarity_weight
         facts["number weight"] = cfg.number_weight
+        if cfg.llm_judge:
+            jc = self._judge_counts
+            facts["judge: candidates sent to the judge"] = jc.get("sent", 0)
+            facts["judge: candidates decided by the score, contaminated (above the band)"] = jc.get("above", 0)
+            facts["judge: candidates decided by the score, clean (below the band)"] = jc.get("below", 0)
+            facts["judge: fallbacks to the threshold rule"] = jc.get("fallback", 0)
         return StageReport(stage=self.name, title=f"Contamination thresholds ({self.name})", facts=facts,
                            warnings=warnings, data={"corpora": self._calibration,
                                                     "ngram_n": cfg.ngram_n, "ngram_threshold": cfg.ngram_threshold,
@@ -401,19 +474,39 @@ class Contamination(Verifier):
                                                     "number_weight": cfg.number_weight,
                                                     "embedding_threshold": cfg.embedding_threshold,
                                                     "null_quantile": cfg.null_quantile,
-                                                    "null_margin": cfg.null_margin})
+                                                    "null_margin": cfg.null_margin,
+                                                    "judge": dict(self._judge_counts) if cfg.llm_judge else None})
 
     # -- LLM judge --
 
     async def _judge(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
                      candidates: list[list[_Candidate]], findings: list[_Finding | None],
                      ctx: StageContext) -> dict[int, list[dict[str, Any]]]:
-        """Fill `findings` from the judge's answers; returns what was asked about items that stay clean."""
+        """Fill `findings` from the score outside the judge band and from the judge's answers inside it.
+
+        Returns what was asked about items that stay clean; counts go to `self._judge_counts`.
+        """
         cfg = self.config
-        todo = [i for i, f in enumerate(findings)
-                if f is None and any(c.similarity >= cfg.judge_min_similarity for c in candidates[i])]
+        counts = self._judge_counts
+        for key in ("sent", "above", "below", "fallback"):
+            counts[key] = 0
+        band: dict[int, list[_Candidate]] = {}
+        for i, f in enumerate(findings):
+            if f is not None or not candidates[i]:
+                continue
+            above = [c for c in candidates[i] if c.score >= c.band[1]]
+            inside = [c for c in candidates[i] if c.band[0] <= c.score < c.band[1]
+                      and c.similarity >= cfg.judge_min_similarity]
+            counts["above"] += len(above)
+            counts["below"] += len(candidates[i]) - len(above) - len(inside)
+            if above:  # clearly contaminated: no call
+                hit = max(above, key=lambda c: c.margin)
+                findings[i] = _Finding("embedding", hit.similarity, hit.corpus, hit.entry,
+                                       {"judge_skipped": "above_band", **self._evidence(hit)})
+            elif inside:  # most similar first, as `candidates` are sorted
+                band[i] = inside
         judged_clean: dict[int, list[dict[str, Any]]] = {}
-        if not todo:
+        if not band:
             return judged_clean
         client = ctx.client("judge")
         schema = judge_schema()
@@ -422,14 +515,13 @@ class Contamination(Verifier):
         async def one(i: int) -> None:
             asked: list[dict[str, Any]] = []
             fallback: _Finding | None = None
-            for cand in candidates[i]:
-                if cand.similarity < cfg.judge_min_similarity:
-                    break
+            for cand in band[i]:
                 entry = corpora[cand.corpus].entry(cand.entry)
                 problem: str | None = None
                 if out_of_budget.is_set():
                     problem = "budget_exhausted"
                 else:
+                    counts["sent"] += 1
                     label = f"{entry.corpus} {entry.id}, field {entry.field}"
                     try:
                         answer = await client.complete_json(
@@ -441,6 +533,7 @@ class Contamination(Verifier):
                     except (LLMOutputError, LLMRequestError) as err:
                         problem = f"judge_error:{err.reason}"
                 if problem is not None:
+                    counts["fallback"] += 1
                     asked.append({"matched_id": entry.id, "similarity": round(cand.similarity, 6), "error": problem})
                     if fallback is None and self._flagging([cand]) is cand:
                         fallback = _Finding("embedding", cand.similarity, cand.corpus, cand.entry,
@@ -460,7 +553,7 @@ class Contamination(Verifier):
             elif asked:
                 judged_clean[i] = asked
 
-        await gather_or_cancel([one(i) for i in todo])
+        await gather_or_cancel([one(i) for i in band])
         return judged_clean
 
 
