@@ -12,20 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchsmith.cli_common import SpecArg, WorkspaceOpt, console, out
+from benchsmith.cli_common import fail as _fail
+from benchsmith.cli_review import review_command, reviewers_app
 from benchsmith.errors import BenchsmithError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="benchsmith: seed prompts in, a verified, deduplicated, versioned benchmark out.")
-console = Console(stderr=True)
-out = Console()
-
-SpecArg = Annotated[Path, typer.Argument(help="Suite spec (YAML), e.g. seeds/reasoning.yaml.")]
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", envvar="BENCHSMITH_WORKSPACE",
-                                            help="Workspace folder: database, LLM cache, task results.")]
+app.add_typer(reviewers_app, name="reviewers")
 
 
 def _prepare_env(verbose: bool) -> None:
@@ -41,11 +38,6 @@ def _prepare_env(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-
-def _fail(err: BaseException, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -600,11 +592,7 @@ def _json_default(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# The review queue's commands live in their own module, which reuses this one's options and
-# console: imported after they exist.
-from benchsmith.cli_review import review_command, reviewers_app  # noqa: E402
-
-app.add_typer(reviewers_app, name="reviewers")
+# The review queue's command sits after the others in `--help`.
 app.command("review")(review_command)
 
 

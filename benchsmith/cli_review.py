@@ -13,7 +13,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from benchsmith.cli import WorkspaceOpt, _fail, console, out
+from benchsmith.cli_common import WorkspaceOpt, console, out
+from benchsmith.cli_common import fail as _fail
 from benchsmith.errors import BenchsmithError
 
 reviewers_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reviewer accounts of the review queue.")
