@@ -51,8 +51,15 @@ def warnings_of(reports: Sequence[StageReport] | Sequence[Mapping[str, Any]]) ->
 
 
 def _cell(value: Any) -> str:
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    text = "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (pipes and newlines in cells escaped; floats to 4 significant digits)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def render_quality_markdown(reports: Sequence[Mapping[str, Any]]) -> str:
@@ -67,6 +74,6 @@ def render_quality_markdown(reports: Sequence[Mapping[str, Any]]) -> str:
         lines = [f"### {report['title']}"]
         facts = report.get("facts") or {}
         if facts:
-            lines.append("| | |\n|---|---|\n" + "\n".join(f"| {_cell(k)} | {_cell(v)} |" for k, v in facts.items()))
+            lines.append(markdown_table(["", ""], list(facts.items())))
         parts.append("\n\n".join(lines))
     return "\n\n".join(parts)
