@@ -14,7 +14,7 @@ what the labels mean):
 Prints precision / recall / F1 per threshold (markdown tables), the chosen threshold (the
 highest whose F1 is within 0.02 of the best) and the figures at the current defaults.
 
-    python bench/calibrate.py [--workspace .benchsmith] [--ngram-n 13]
+    python bench/calibrate.py [--workspace .benchsmith] [--ngram-n 13] [--seed N] [--no-tune]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from benchsmith.verifiers.dedup import SemanticDedupConfig  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from calibrate_contamination import contamination_calibration  # noqa: E402
+from contamination_set import SEED  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "calibration_pairs.jsonl"
 
@@ -147,6 +148,9 @@ def main() -> int:
                     help="where the embedding cache and n-gram indexes live")
     ap.add_argument("--ngram-n", type=int, default=ContaminationConfig.model_fields["ngram_n"].default)
     ap.add_argument("--corpus", default=None, help="contamination: only this corpus (humaneval, strategyqa, mathqa)")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help=f"contamination: seed of the set's splits and edits (default {SEED}); another is a fresh split")
+    ap.add_argument("--no-tune", action="store_true", help="contamination: skip the tuning sweep (~2 min)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     pairs = load_pairs()
@@ -184,7 +188,8 @@ def main() -> int:
 
     # 3. contamination at corpus scale: per corpus, copies / rephrasings / distinct problems.
     print(f"\nsemantic dedup: chosen cosine {best_sem:.2f}; {time.perf_counter() - t0:.1f}s so far")
-    contamination_calibration(args.workspace, embedder, args.ngram_n, only=args.corpus)
+    contamination_calibration(args.workspace, embedder, args.ngram_n, only=args.corpus, tune=not args.no_tune,
+                              seed=args.seed)
     print(f"\n{time.perf_counter() - t0:.1f}s in all")
     return 0
 

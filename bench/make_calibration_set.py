@@ -4,7 +4,11 @@ Every pair is (a, b, label). label 1 = the same test case: solving one solves th
 with the same answer. label 0 = a different test case, however close.
 
 What counts as the same test case (label 1), by `kind`:
-- paraphrase     reworded, same question and answer
+- paraphrase     reworded, same question and answer (for HumanEval: the task described in prose only,
+                 without its signature and doctest examples)
+- code_paraphrase a HumanEval prompt whose docstring description is reworded (the hand-written
+                 `paraphrase`), with its signature and doctest examples kept (function and parameters
+                 renamed where RENAMES has names): reworded, renamed, numbers kept
 - reorder        the same facts/clauses in another order (including a reordered list)
 - renamed        people, objects, functions or variables renamed (the answer maps 1:1)
 - format         case, punctuation, whitespace changes only
@@ -37,6 +41,7 @@ import gzip
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -343,6 +348,7 @@ RENAMES: dict[int, tuple[str, dict[str, str]]] = {
     52: ("all_below", {"l": "values", "t": "limit"}),
     58: ("shared_sorted", {"l1": "first", "l2": "second"}),
 }
+RENAME_BY_NAME: dict[str, tuple[str, dict[str, str]]] = {}  # entry point -> RENAMES entry, filled by build()
 WRAPPED = (2, 4, 11, 22, 24, 27, 35, 60)          # "Complete the following function" + the prompt
 DOCSTRING = (1, 5, 8, 9, 17, 19, 21, 26)          # the task description without code or examples
 # Doctest examples replaced by new ones (label 1, kind 'examples'): task -> new example lines.
@@ -410,8 +416,21 @@ def with_examples(prompt: str, examples: list[tuple[str, str]]) -> str:
     return f'{head}"""{kept}{lines}\n    {tail}\n'
 
 
+def code_paraphrase(prompt: str, entry: str, text: str) -> str:
+    """`prompt` with its docstring's description (before the first `>>>`) replaced by `text`, examples kept."""
+    head, doc, tail = prompt.rsplit('"""', 2)
+    examples = doc[doc.index(">>>"):] if ">>>" in doc else ""
+    body = textwrap.fill(text, width=76, initial_indent="    ", subsequent_indent="    ").lstrip()
+    out = f'{head}"""{body}\n    {examples.rstrip()}\n    """{tail}' if examples else f'{head}"""{body}\n    """{tail}'
+    if entry in RENAME_BY_NAME:
+        new_name, params = RENAME_BY_NAME[entry]
+        out = renamed(out, entry, new_name, params)
+    return out
+
+
 def build() -> list[dict[str, object]]:
     rows = humaneval_rows()
+    RENAME_BY_NAME.update({rows[t]["entry_point"]: v for t, v in RENAMES.items()})
     pairs: list[dict[str, object]] = []
 
     def add(group: str, pid: str, a: str | None, label: int, kind: str, *, b: str | None = None,
@@ -432,6 +451,9 @@ def build() -> list[dict[str, object]]:
         ref = f"HumanEval/{task}"
         add("humaneval", f"he-{task:03d}-pos", pos, 1, "paraphrase", b_ref=ref)
         add("humaneval", f"he-{task:03d}-neg", neg, 0, "same_topic", b_ref=ref)
+        r = rows[task]
+        add("humaneval", f"he-{task:03d}-code", code_paraphrase(r["prompt"], r["entry_point"], pos), 1,
+            "code_paraphrase", b_ref=ref)
     for task, (new_name, params) in RENAMES.items():
         r = rows[task]
         add("humaneval", f"he-{task:03d}-ren", renamed(r["prompt"], r["entry_point"], new_name, params), 1,

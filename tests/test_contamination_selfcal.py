@@ -70,14 +70,29 @@ def test_rare_overlap_weighs_what_identifies_a_problem() -> None:
     assert len(pair_overlap(queries, np.array([], dtype=np.int64), sets, np.array([], dtype=np.int64), weights)) == 0
 
 
-def test_number_agreement_is_a_multiset_comparison() -> None:
+def test_number_agreement_compares_sets_of_values() -> None:
     queries = number_sets(["8 persons build a wall 140 m long in 42 days; 30 persons, 100 m?",
                            "Rs. 1,000 at 5 % for 5 years", "no numbers here", "half of 0.50 is 0.25",
-                           "2 and 3", "-5 and 5/8"])
+                           "2 and 3", "-5 and 5/8",
+                           # a code prompt reworded with its doctest value restated in the prose
+                           "Return the fractional part (for 3.5 the answer is 0.5).\n>>> f(3.5)\n0.5",
+                           # the description copied without its examples: numbers dropped, none changed
+                           "Return the decimal part, always smaller than 1.",
+                           # one number of three changed: the same template asking about another number
+                           "a train 360 m long at 45 km/h passes a 150 m platform"])
     refs = number_sets(["18 persons build a wall 140 m long in 42 days; 30 persons, 100 m?",
-                        "5 years, 5 per cent, rupees 1000", "x = 3", "0.5 halved: 0.250", "4 and 7", "5 5 8"])
-    agree = number_agreement(queries, np.arange(6), refs, np.arange(6))
-    assert agree.tolist() == pytest.approx([-0.4, 1.0, 0.0, 1.0, -1.0, 1.0])
+                        "5 years, 5 per cent, rupees 1000", "x = 3", "0.5 halved: 0.250", "4 and 7", "5 5 8",
+                        "Return the decimal part (smaller than 1).\n>>> f(3.5)\n0.5",
+                        "Return the decimal part, always smaller than 1.\n>>> f(3.5)\n0.5",
+                        "a train 360 m long at 45 km/h passes a 140 m platform"])
+    n = len(refs)
+    agree = number_agreement(queries, np.arange(n), refs, np.arange(n))
+    # Values said twice count once (row 1, row 6: with multisets these were -0.67 and -1); a set that holds
+    # the other (rows 6, 7) is no evidence either way; values that differ on both sides (rows 0, 4, 8) count
+    # against.
+    assert agree.tolist() == pytest.approx([-0.4, 1.0, 0.0, 1.0, -1.0, 1.0, 0.0, 0.0, 2 * 2 / 3 - 2])
+    same = number_agreement(queries, np.array([6]), number_sets(["f(3.5) gives 0.5; 0.5 for 3.5"]), np.array([0]))
+    assert same.tolist() == [1.0]
     assert len(number_agreement(queries, np.array([], dtype=np.int64), refs, np.array([], dtype=np.int64))) == 0
 
 
@@ -99,6 +114,19 @@ def test_same_template_with_other_numbers_passes_numbers_kept_is_flagged(tmp_pat
     # Without the number signal the template variant is flagged as well.
     plain, _ = run(items[1:], ctx, references=[{"path": str(path), "name": "shop"}], number_weight=0.0)
     assert plain[0].details["evidence_score"] > verdicts[1].details["evidence_score"]
+
+
+def test_reworded_code_prompt_that_restates_its_examples_keeps_its_numbers(ctx: StageContext) -> None:
+    # HumanEval/25 with its docstring reworded, the doctest values restated in the prose (8, 2, 70, ...) and
+    # the examples kept: with number multisets the repeats made this -0.8 and the item passed.
+    reworded = ('from typing import List\n\n\ndef factorize(n: int) -> List[int]:\n    """Return the prime '
+                'factorisation of an integer as a list of primes sorted in ascending order, repeating each '
+                'prime as many times as it divides the number, e.g. 70 -> [2, 5, 7] and 8 -> [2, 2, 2].\n'
+                '    >>> factorize(8)\n    [2, 2, 2]\n    >>> factorize(25)\n    [5, 5]\n'
+                '    >>> factorize(70)\n    [2, 5, 7]\n    """\n')
+    verdicts, _ = run([item(reworded)], ctx, references=["humaneval"])
+    assert not verdicts[0].passed and verdicts[0].details["matched_id"] == "HumanEval/25"
+    assert verdicts[0].details["number_agreement"] == 1.0
 
 
 def test_same_style_distinct_questions_pass_rewordings_are_flagged(tmp_path: Path, ctx: StageContext) -> None:

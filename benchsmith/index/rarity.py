@@ -16,11 +16,14 @@ numbers, its names, its rare content words. This module measures exactly that.
   inside a longer instruction, or a reference's description copied without its examples,
   still scores high). Vectorised over all pairs at once: one sort-based membership test
   on (pair, token) keys, no Python loop per pair.
-- `number_sets` / `number_agreement`: the numbers of two texts as multisets. A rewording
+- `number_sets` / `number_agreement`: the distinct number values of two texts. A rewording
   keeps every number of its problem; the same template with other numbers is, by this
-  project's definition, a different test case. Agreement is +1 when the multisets are
-  equal, falls to -1 as numbers are missing from one side (`number_agreement`), and is 0
-  (no evidence either way) when either text has no number.
+  project's definition, a different test case. Agreement is +1 when the two sets of values
+  are equal, falls to -1 as values differ (each side has values the other lacks;
+  `number_agreement`), and is 0 (no evidence either way) when either text has no number or
+  one side's values are all in the other's (numbers dropped or added, none changed). Sets, not multisets: a code
+  prompt reworded with its doctest values restated in the prose ("for 3.5 the answer is
+  0.5") keeps its numbers; counting repeats made that -1.
 """
 
 from __future__ import annotations
@@ -179,17 +182,18 @@ def _canonical(number: str) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
+def numbers_of(text: str) -> list[str]:
+    """The numbers of `text` in order, canonical ("1,000.50" is "1000.5", "007" is "7")."""
+    return [_canonical(m) for m in _NUMBER.findall(text)]
+
+
 def number_sets(texts: Sequence[str]) -> TokenSets:
-    """The numbers of each text as a multiset: the k-th occurrence of a value is its own element."""
+    """The distinct number values of each text (a value said twice is one number: a rewording that
+    restates an example's value, or a question that repeats a figure, adds nothing new)."""
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     hashes: list[int] = []
     for i, text in enumerate(texts):
-        seen: dict[str, int] = {}
-        for m in _NUMBER.findall(text):
-            v = _canonical(m)
-            k = seen.get(v, 0)
-            seen[v] = k + 1
-            hashes.append(xxhash.xxh3_64_intdigest(f"{v}#{k}".encode()))
+        hashes.extend(xxhash.xxh3_64_intdigest(v.encode()) for v in set(numbers_of(text)))
         offsets[i + 1] = len(hashes)
     tokens = np.array(hashes, dtype=np.uint64)
     # Sorted within each text, as `TokenSets` promises (elements are distinct by construction).
@@ -199,8 +203,9 @@ def number_sets(texts: Sequence[str]) -> TokenSets:
 
 
 def number_agreement(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray) -> np.ndarray:
-    """Per pair, in [-1, 1]: +1 when the two number multisets are equal, 0 when either text has no number,
-    otherwise 2 * shared / max(sizes) - 2, clipped at -1 (one of five numbers changed gives -0.4)."""
+    """Per pair, in [-1, 1]: +1 when the two sets of number values are equal; 0 when either text has no
+    number or one set holds the other (numbers dropped or added, none changed); otherwise
+    2 * shared / max(sizes) - 2, clipped at -1 (one of five numbers changed gives -0.4)."""
     q_rows, r_rows = _rows(q_rows, r_rows)
     n_pairs = len(q_rows)
     if n_pairs == 0:
@@ -212,5 +217,8 @@ def number_agreement(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_
     big = np.maximum(na, nb)
     share = np.divide(got, big, out=np.zeros(n_pairs), where=big > 0)
     out = np.where(share >= 1.0, 1.0, np.maximum(-1.0, 2.0 * share - 2.0))
+    # One side's values all in the other's: numbers dropped (a description without its examples) or
+    # added (a value restated, an instruction's "2 sentences"), none changed: no evidence either way.
+    out[(got >= np.minimum(na, nb)) & (share < 1.0)] = 0.0
     out[(na == 0) | (nb == 0)] = 0.0
     return out

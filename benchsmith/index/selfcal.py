@@ -37,7 +37,7 @@ from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, 
 MIN_NULL = 20
 """Fewer leave-one-out scores than this is no distribution: the stage falls back to its defaults."""
 
-NULL_QUANTILES = (0.5, 0.9, 0.99, 0.995)
+NULL_QUANTILES = (0.5, 0.9, 0.99, 0.995, 0.999)
 
 
 class Searchable(Protocol):
@@ -92,7 +92,7 @@ class NullDistribution:
         return float(np.quantile(self.scores, q)) if len(self.scores) else float("nan")
 
     def summary(self) -> dict[str, float]:
-        """p50 / p90 / p99 / p99.5 / max of the scores and of the nearest-neighbour cosines."""
+        """p50 / p90 / p99 / p99.5 / p99.9 / max of the scores and of the nearest-neighbour cosines."""
         out: dict[str, float] = {}
         for name, arr in (("score", self.scores), ("cosine", self.cosines)):
             if not len(arr):
