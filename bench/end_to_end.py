@@ -29,15 +29,18 @@ In one run, side by side, on the project's fake OpenAI-compatible server
    `distilabel@64` (`--skip-equal-distilabel` skips it), with the peaks in flight measured
    at the server. The issue's target is against the first; the second is like for like.
 
-Timing. The fake server keeps counters (`GET /_fake/stats`: requests, in flight) but no
-timestamps, so a thread here polls the counters every `--poll-ms` and the LLM phase of
-each run is the time from the first request it saw to the moment every request was
-answered (requests unchanged and none in flight); calls/s = server requests / that time.
-Process start-up before the first request (Python, Prefect's local API, distilabel's
-workers) and the tail after the last answer (publishing) are printed separately. The same
-samples give a timeline per run (in `--json`) and the stalls: gaps of 2 s or more without
-a new request, with how many requests the server held meanwhile (0: it had answered
-everything it was sent, so the client side was idle or waiting). Requests the server saw
+Timing. The fake server keeps its own timeline of the chat requests since each reset
+(`GET /_fake/stats` -> `timeline`: wall-clock time of the first request and of the last
+answer, and per 0.1 s the requests started, answered and the most in flight), so nothing
+polls it while a tool runs (polling every 20 ms cost the bench process and the server
+~1 ms of CPU per call between them, on the cores the tools share). The LLM phase of each
+run is the time from its first request to its last answer; calls/s = server requests /
+that time. Process start-up before the first request (Python, Prefect's local API,
+distilabel's workers) and the tail after the last answer (publishing) are printed
+separately. The same timeline gives a per-second timeline per run (in `--json`) and the
+stalls: gaps of 2 s or more without a new request, with the most requests the server
+held meanwhile (0: it had answered everything it was sent, so the client side was idle
+or waiting). Requests the server saw
 beyond the calls `benchsmith run` reports are the client's retries (`extra_requests`);
 `--llm-timeout` sets the spec's per-request `timeout_s` (default 60 s).
 
@@ -66,7 +69,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -148,83 +150,44 @@ def planned_requests(seeds: list[dict[str, str]], items: int) -> list[tuple[str,
     return [(seeds[i % len(seeds)]["prompt"], ops[(i // len(seeds) + i) % len(ops)]) for i in range(items)]
 
 
-# -- timing: poll the fake server's counters -------------------------------------------
+# -- timing: the fake server's own timeline ---------------------------------------------
 
-class StatsPoller:
-    """Samples `GET /_fake/stats` every `interval_s` in a thread: (time, requests, in_flight)."""
-
-    def __init__(self, root_url: str, interval_s: float) -> None:
-        import httpx
-
-        self._http = httpx.Client(base_url=root_url, timeout=10.0, trust_env=False)
-        self.interval_s = interval_s
-        self.samples: list[tuple[float, int, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> StatsPoller:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._http.close()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            t0 = time.perf_counter()
-            try:
-                s = self._http.get("/_fake/stats").json()
-                t = (t0 + time.perf_counter()) / 2  # the counters were read somewhere in between
-                self.samples.append((t, int(s["requests"]), int(s["in_flight"])))
-            except Exception:  # noqa: BLE001 (a missed sample only costs resolution)
-                pass
-            self._stop.wait(max(0.0, self.interval_s - (time.perf_counter() - t0)))
-
-    def phase(self, final_requests: int) -> tuple[float, float] | None:
-        """(start, end) of the LLM phase: first request seen .. all `final_requests` answered."""
-        s = self.samples
-        first = next((i for i, (_, r, _) in enumerate(s) if r > 0), None)
-        if first is None:
-            return None
-        last = next((i for i in range(first, len(s)) if s[i][1] >= final_requests and s[i][2] == 0), len(s) - 1)
-        start = (s[first - 1][0] + s[first][0]) / 2 if first > 0 else s[first][0]
-        end = (s[last - 1][0] + s[last][0]) / 2 if last > first else s[last][0]
-        return start, max(end, start + 1e-6)
-
-    def timeline(self, start: float, step_s: float = 1.0) -> list[list[float]]:
-        """[seconds since `start`, requests so far, in flight] about every `step_s`: where the calls went."""
-        out: list[list[float]] = []
-        for t, r, f in self.samples:
-            if t >= start and (not out or t - start >= out[-1][0] + step_s):
-                out.append([round(t - start, 2), r, f])
-        if self.samples and out and out[-1][1] != self.samples[-1][1]:
-            t, r, f = self.samples[-1]
-            out.append([round(t - start, 2), r, f])
-        return out
-
-    def stalls(self, start: float, end: float, min_s: float = 2.0) -> list[list[float]]:
-        """[seconds since `start`, duration, requests, most in flight] of each gap >= `min_s` without a new
-        request (most in flight 0: the server had answered everything it was sent)."""
-        out, last_t, last_r, peak = [], None, None, 0
-        for t, r, f in self.samples:
-            if not start <= t <= end:
-                continue
-            if last_r is None or r != last_r:
-                if last_t is not None and t - last_t >= min_s:
-                    out.append([round(last_t - start, 1), round(t - last_t, 1), last_r, peak])
-                last_t, last_r, peak = t, r, 0
-            else:
-                peak = max(peak, f)
-        return out
+def phase_figures(stats: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
+    """The LLM phase of a run from the fake server's `timeline` (wall clock, like `t0`/`t1`): from
+    its first request to its last answer, calls/s over it, start-up before and tail after, a
+    timeline and the stalls."""
+    tl = stats.get("timeline") or {}
+    first, last, step = tl.get("first_request_at"), tl.get("last_answer_at"), float(tl.get("bucket_s") or 0.1)
+    requests = int(stats["requests"])
+    if not requests or first is None or last is None:
+        return {}
+    llm_s = max(last - first, 1e-6)
+    started, peak = tl["started"], tl["peak_in_flight"]
+    per_s = max(1, round(1.0 / step))
+    timeline, total = [], 0
+    for i in range(0, len(started), per_s):
+        total += sum(started[i:i + per_s])
+        timeline.append([round(i * step, 1), total, max(peak[i:i + per_s])])
+    stalls, gap_start, seen = [], None, 0
+    for i, n in enumerate(started + [1]):  # a sentinel closes a gap that runs to the end
+        if n == 0 and gap_start is None:
+            gap_start = i
+        elif n and gap_start is not None:
+            if (i - gap_start) * step >= 2.0 and i < len(started):
+                stalls.append([round(gap_start * step, 1), round((i - gap_start) * step, 1), seen,
+                               max(peak[gap_start:i])])
+            gap_start = None
+        seen += n if i < len(started) else 0
+    return {"llm_phase_s": round(llm_s, 3), "calls_per_s": round(requests / llm_s, 1),
+            "startup_s": round(first - t0, 3), "tail_s": round(t1 - last, 3), "stalls": stalls, "timeline": timeline}
 
 
 def run_process(cmd: list[str], *, env: dict[str, str], log_path: Path, timeout_s: float,
                 cwd: Path | None = None) -> tuple[int, float, float]:
-    """Run `cmd` (own process group, output to `log_path`); (returncode, t_start, t_end) in perf_counter."""
+    """Run `cmd` (own process group, output to `log_path`); (returncode, t_start, t_end), wall clock (the
+    fake server's timeline is in `time.time()` too)."""
     with open(log_path, "wb") as log:
-        t0 = time.perf_counter()
+        t0 = time.time()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=cwd, start_new_session=True)
         try:
@@ -237,7 +200,7 @@ def run_process(cmd: list[str], *, env: dict[str, str], log_path: Path, timeout_
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
             rc = -999
-        return rc, t0, time.perf_counter()
+        return rc, t0, time.time()
 
 
 def tail(path: Path, lines: int = 25) -> str:
@@ -247,25 +210,18 @@ def tail(path: Path, lines: int = 25) -> str:
         return ""
 
 
-def measure(srv: Any, poll_s: float, latency_s: float, body: Any) -> dict[str, Any]:
-    """Reset and script the server, run `body()` -> (rc, t0, t1, extra) under the poller; the figures."""
+def measure(srv: Any, latency_s: float, body: Any) -> dict[str, Any]:
+    """Reset and script the server, run `body()` -> (rc, t0, t1, extra); the figures."""
     srv.reset()
     srv.configure(latency_s=latency_s)
     srv.add_rule(match=JUDGE_MARK, response=JUDGE_ANSWER)
-    with StatsPoller(srv.root_url, poll_s) as poller:
-        rc, t0, t1, extra = body()
-        time.sleep(2 * poll_s)
+    rc, t0, t1, extra = body()
     stats = srv.stats()
     requests = int(stats["requests"])
     result: dict[str, Any] = {"rc": rc, "requests": requests, "by_status": stats["by_status"],
                               "max_in_flight": stats["max_in_flight"], "total_wall_s": round(t1 - t0, 3),
                               "judge_rule_hits": sum(r.get("hits", 0) for r in stats.get("rules", [])), **extra}
-    span = poller.phase(requests) if requests else None
-    if span is not None:
-        llm_s = span[1] - span[0]
-        result.update(llm_phase_s=round(llm_s, 3), calls_per_s=round(requests / llm_s, 1),
-                      startup_s=round(span[0] - t0, 3), tail_s=round(t1 - span[1], 3),
-                      stalls=poller.stalls(*span), timeline=poller.timeline(span[0]))
+    result.update(phase_figures(stats, t0, t1))
     return result
 
 
@@ -334,7 +290,7 @@ def published_rows(out_dir: Path) -> int | None:
 
 
 def run_benchsmith(srv: Any, *, items: int, seeds: list[dict[str, str]], latency_s: float, concurrency: int,
-                   poll_s: float, work: Path, timeout_s: float, llm_timeout_s: float,
+                   work: Path, timeout_s: float, llm_timeout_s: float,
                    budget_factor: float = 2.0) -> dict[str, Any]:
     folder = work / f"benchsmith-{int(latency_s * 1000)}ms"
     folder.mkdir(parents=True)
@@ -349,7 +305,7 @@ def run_benchsmith(srv: Any, *, items: int, seeds: list[dict[str, str]], latency
         rc, t0, t1 = run_process(cmd, env=benchsmith_env(folder), log_path=log, timeout_s=timeout_s, cwd=folder)
         return rc, t0, t1, {}
 
-    result = measure(srv, poll_s, latency_s, body)
+    result = measure(srv, latency_s, body)
     text = log.read_text(errors="replace") if log.exists() else ""
     m = re.search(r"stopped: (.+?) after (\d+) round\(s\): (\d+) items kept, (\d+) new LLM calls", text)
     if m:
@@ -427,7 +383,7 @@ def last_json_line(path: Path) -> dict[str, Any]:
     return {}
 
 
-def run_bare(srv: Any, *, requests: list[tuple[str, str]], latency_s: float, concurrency: int, poll_s: float,
+def run_bare(srv: Any, *, requests: list[tuple[str, str]], latency_s: float, concurrency: int,
              work: Path, timeout_s: float) -> dict[str, Any]:
     folder = work / f"bare-{int(latency_s * 1000)}ms"
     folder.mkdir(parents=True)
@@ -441,7 +397,7 @@ def run_bare(srv: Any, *, requests: list[tuple[str, str]], latency_s: float, con
         rc, t0, t1 = run_process(cmd, env=env, log_path=log, timeout_s=timeout_s)
         return rc, t0, t1, last_json_line(log)
 
-    result = measure(srv, poll_s, latency_s, body)
+    result = measure(srv, latency_s, body)
     if result["rc"] != 0 or result.get("errors"):
         result["error"] = f"bare loop exited {result['rc']} ({result.get('errors')} failed items):\n{tail(log)}"
     return result
@@ -527,7 +483,7 @@ def ensure_distilabel_venv(venv: Path) -> Path:
 
 
 def run_distilabel(srv: Any, py: Path, *, requests: list[tuple[str, str]], latency_s: float, batch_size: int,
-                   poll_s: float, work: Path, timeout_s: float) -> dict[str, Any]:
+                   work: Path, timeout_s: float) -> dict[str, Any]:
     folder = work / f"distilabel-{int(latency_s * 1000)}ms-batch{batch_size}"
     folder.mkdir(parents=True)
     script = folder / "pipeline.py"
@@ -550,7 +506,7 @@ def run_distilabel(srv: Any, py: Path, *, requests: list[tuple[str, str]], laten
                                  cwd=folder)
         return rc, t0, t1, last_json_line(log)
 
-    result = measure(srv, poll_s, latency_s, body)
+    result = measure(srv, latency_s, body)
     result["log"] = str(log)
     result["batch_size"] = batch_size
     if result["rc"] != 0 or result.get("judged") != len(requests):
@@ -666,7 +622,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-bare", action="store_true")
     ap.add_argument("--skip-benchsmith", action="store_true")
     ap.add_argument("--distilabel-venv", type=Path, default=DEFAULT_VENV)
-    ap.add_argument("--poll-ms", type=float, default=20.0, help="how often the fake server's counters are read")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per measured run")
     ap.add_argument("--llm-timeout", type=float, default=60.0,
                     help="the spec's llm.*.timeout_s for benchsmith (per-request timeout)")
@@ -682,7 +637,6 @@ def main(argv: list[str] | None = None) -> int:
 
     latencies_ms = [int(x) for x in args.latencies.split(",") if x.strip()]
     equal_batch = args.equal_batch_size or args.concurrency
-    poll_s = args.poll_ms / 1000
     seeds = make_seeds(args.seeds)
     requests = planned_requests(seeds, args.items)
     calls_per_candidate = 2  # 1 generation + 1 LLM verifier (llm_judge); rules costs no call
@@ -712,19 +666,19 @@ def main(argv: list[str] | None = None) -> int:
                 r: dict[str, Any] = {}
                 if not args.skip_benchsmith:
                     r["benchsmith"] = run_benchsmith(srv, items=args.items, seeds=seeds, latency_s=lat,
-                                                     concurrency=args.concurrency, poll_s=poll_s, work=work,
+                                                     concurrency=args.concurrency, work=work,
                                                      timeout_s=args.timeout, llm_timeout_s=args.llm_timeout,
                                                      budget_factor=args.budget_factor)
                 if not args.skip_bare:
                     r["bare"] = run_bare(srv, requests=requests, latency_s=lat, concurrency=args.concurrency,
-                                         poll_s=poll_s, work=work, timeout_s=args.timeout)
+                                         work=work, timeout_s=args.timeout)
                 if py is not None:
                     r["distilabel"] = run_distilabel(srv, py, requests=requests, latency_s=lat,
-                                                     batch_size=args.batch_size, poll_s=poll_s, work=work,
+                                                     batch_size=args.batch_size, work=work,
                                                      timeout_s=args.timeout)
                     if not args.skip_equal_distilabel and equal_batch != args.batch_size:
                         r["distilabel_eq"] = run_distilabel(srv, py, requests=requests, latency_s=lat,
-                                                            batch_size=equal_batch, poll_s=poll_s, work=work,
+                                                            batch_size=equal_batch, work=work,
                                                             timeout_s=args.timeout)
                 results[str(ms)] = r
                 print(f"latency {ms} ms:", flush=True)

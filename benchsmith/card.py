@@ -125,6 +125,61 @@ def demonstration_notice(models: Mapping[str, str]) -> list[str]:
             "roles at a capable model for a real suite."]
 
 
+def window_section(spec: SuiteSpec, manifest: Mapping[str, Any]) -> list[str]:
+    """'Time window': the sources' date window (a `min_date`, resolved on the run's day), the models'
+    training cutoffs (`llm.cutoffs`), and the release's rotation (a `refresh:` suite)."""
+    window = manifest.get("sources_window")
+    cutoffs = spec.llm.cutoffs
+    refresh = manifest.get("refresh")
+    if not window and not cutoffs and not refresh:
+        return []
+    lines: list[str] = []
+    if window:
+        lines.append(f"Sources dated from **{window['min_source_date']}** to **{window['until']}** "
+                     f"(`documents.min_date: {window['written']}`, resolved on the day of the run); older "
+                     "documents were left out.")
+    if cutoffs:
+        lines.append("Training-data cutoffs the spec states for its models:\n\n" + markdown_table(
+            ["role", "model", "cutoff"],
+            [[role, (manifest.get("models") or {}).get(role, "-"), day.isoformat()]
+             for role, day in sorted(cutoffs.items())]))
+        if window:
+            after = all(window["min_source_date"] > day.isoformat() for day in cutoffs.values())
+            lines.append("Every source is newer than every stated cutoff." if after else
+                         "Some sources are older than a stated cutoff: those models may have seen them.")
+    if refresh:
+        lines.append(f"Release rotation: {refresh.get('retired', 0)} oldest item(s) retired, {refresh.get('new', 0)} "
+                     f"new, {refresh.get('released', 0)} released from held-back version "
+                     f"{refresh.get('released_from') or '-'}, {refresh.get('held_back', 0)} newly held back "
+                     f"(target size {refresh.get('size')}, retire share {refresh.get('retire_share', 0):.3g}). "
+                     "Each item's `metadata` says `introduced_in`; retired items are listed in `manifest.json`.")
+    return ["## Time window\n\n" + "\n\n".join(lines)]
+
+
+EVALUATION_STAGE = "evaluation"
+"""The stage of the solver panel's quality report (`flows.evaluate_release`); `reports.evaluation`
+holds its figures."""
+
+
+def quality_section(reports: Mapping[str, Any]) -> str:
+    """The Quality section's body: the stages' reports, then the solver panel's evaluation of the
+    release (`reports.evaluation`, rendered by `benchsmith.evaluation.report.card_lines`)."""
+    quality = [q for q in reports.get("quality") or [] if q.get("stage") != EVALUATION_STAGE]
+    evaluation = reports.get(EVALUATION_STAGE)
+    parts = [render_quality_markdown(quality)] if quality or not evaluation else []
+    if evaluation:
+        if evaluation.get("skipped"):
+            lines = [f"Not evaluated: {str(evaluation['skipped']).removeprefix('not evaluated: ')}."]
+        else:
+            from benchsmith.evaluation.report import card_lines
+
+            lines = card_lines(evaluation) + [f"- **Warning:** {w}" for w in evaluation.get("warnings") or []]
+            lines.append("- Per-model table, per-item answers and the plot: `evaluations/<version>/` beside this "
+                         "version's folder; `benchsmith evaluate` runs it again.")
+        parts.append("### Solver panel evaluation\n\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def render_card(*, spec: SuiteSpec, version: str, manifest: Mapping[str, Any], items: Sequence[Item]) -> str:
     """README.md: YAML front matter, then a human summary of the version."""
     split = manifest["split"]
@@ -160,11 +215,12 @@ def render_card(*, spec: SuiteSpec, version: str, manifest: Mapping[str, Any], i
         summary,
         "## How the items were made\n\n"
         + markdown_table(["generator", "operator", "items"], [(g, op, n) for (g, op), n in sorted(made_by.items())]),
+        *window_section(spec, manifest),
         "## Models\n\n" + (markdown_table(["role", "model"], sorted(manifest["models"].items()))
                            if manifest["models"] else "No models recorded."),
         "## Funnel\n\n" + (markdown_table(["stage", "in", "kept", "dropped", "reasons"], funnel_rows)
                            if funnel_rows else "No stages recorded."),
-        "## Quality\n\n" + render_quality_markdown((manifest.get("reports") or {}).get("quality") or []),
+        "## Quality\n\n" + quality_section(manifest.get("reports") or {}),
         *_report_sections(manifest.get("reports") or {}),
         "## LLM usage\n\n" + _usage_section(manifest.get("usage") or {}),
         "## Columns\n\n"

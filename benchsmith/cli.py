@@ -15,14 +15,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from benchsmith.cli_common import SpecArg, WorkspaceOpt, console, out
+from benchsmith.cli_common import DbOpt, SpecArg, WorkspaceOpt, console, out
 from benchsmith.cli_common import fail as _fail
-from benchsmith.cli_review import review_command, reviewers_app
+from benchsmith.cli_evaluate import register as register_evaluate
+from benchsmith.cli_export import register as register_export
+from benchsmith.cli_review import review_app, reviewers_app
+from benchsmith.cli_schedule import register as register_schedule
+from benchsmith.cli_versions import register as register_versions
 from benchsmith.errors import BenchsmithError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="benchsmith: seed prompts in, a verified, deduplicated, versioned benchmark out.")
 app.add_typer(reviewers_app, name="reviewers")
+register_versions(app)
+register_schedule(app)
+register_export(app)
+register_evaluate(app)
 
 
 def _prepare_env(verbose: bool) -> None:
@@ -104,12 +112,14 @@ def _describe_documents(suite: object) -> str:
 def run(
     spec: SpecArg,
     new_version: Annotated[bool, typer.Option(
-        "--new-version", help="Publish a new version even if the content is unchanged.")] = False,
+        "--new-version", "--force", help="Publish a new version even if the content is unchanged (a refresh suite: "
+                                         "even if this month has a version, as YYYY.MM.N).")] = False,
     skip_bad_seeds: Annotated[bool, typer.Option(
         "--skip-bad-seeds", help="Skip malformed seed lines (reported) instead of failing.")] = False,
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
     workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
     task_runner: Annotated[str | None, typer.Option(
         "--task-runner", help="Where tasks run: 'in_process' (default) or 'dask' "
@@ -138,9 +148,16 @@ def run(
                   f"budget {suite.budget.max_llm_calls} LLM calls", highlight=False)
     from benchsmith.flows.run_suite import run_suite
 
+    if suite.refresh.enabled:
+        from benchsmith.cli_schedule import run_refresh
+
+        run_refresh(suite, workspace=workspace, output_dir=output_dir, force=new_version, db_url=db,
+                    task_runner=task_runner, dask_address=dask_address, print_report=_print_report,
+                    bad_input=_bad_input)
+        return
     try:
         with progress.for_console(console) as sink, progress.installed(sink):
-            report = run_suite(suite, workspace=workspace, new_version=new_version,
+            report = run_suite(suite, workspace=workspace, new_version=new_version, db_url=db,
                                skip_bad_seeds=skip_bad_seeds, output_dir=output_dir,
                                ignore_tampered=ignore_tampered,
                                task_runner=cast("TaskRunnerName | None", task_runner),  # checked above
@@ -254,6 +271,7 @@ def publish(
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", "-o", help="Publish under this folder instead of the spec's publish.output_dir.")] = None,
     workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
     new_version: Annotated[bool, typer.Option(
         "--new-version", help="Publish a new version even if the content is unchanged.")] = False,
     ignore_tampered: Annotated[bool, typer.Option(
@@ -263,7 +281,7 @@ def publish(
     from benchsmith.flows.publish_reviewed import publish_reviewed
 
     try:
-        review = publish_reviewed(workspace, suite, output_dir, new_version=new_version,
+        review = publish_reviewed(workspace, suite, output_dir, new_version=new_version, db_url=db,
                                   ignore_tampered=ignore_tampered)
     except BenchsmithError as err:
         raise _fail(err) from None
@@ -593,7 +611,7 @@ def _json_default(value: object) -> str:
 
 
 # The review queue's command sits after the others in `--help`.
-app.command("review")(review_command)
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

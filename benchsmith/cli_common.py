@@ -17,6 +17,11 @@ out = Console()
 SpecArg = Annotated[Path, typer.Argument(help="Suite spec (YAML), e.g. seeds/reasoning.yaml.")]
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", envvar="BENCHSMITH_WORKSPACE",
                                             help="Workspace folder: database, LLM cache, task results.")]
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", envvar="BENCHSMITH_DB",
+    help="Workspace database URL, e.g. postgresql+psycopg://user@host/benchsmith "
+         "(default: the SQLite file <workspace>/workspace.db).")]
+"""Every command that opens the workspace database takes it (`benchsmith.store.DB_ENV` is the same variable)."""
 
 
 def fail(err: BaseException, code: int = 2) -> typer.Exit:

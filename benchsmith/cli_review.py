@@ -1,4 +1,4 @@
-"""`benchsmith reviewers add|list` and `benchsmith review`: accounts and the review web app.
+"""`benchsmith reviewers add|list` and `benchsmith review [serve|export|import]`: accounts, the web app, JSONL.
 
 Registered on the main app by `benchsmith.cli`; the web stack loads only when `review` runs.
 """
@@ -13,14 +13,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from benchsmith.cli_common import WorkspaceOpt, console, out
+from benchsmith.cli_common import DbOpt, WorkspaceOpt, console, out
 from benchsmith.cli_common import fail as _fail
 from benchsmith.errors import BenchsmithError
 
 reviewers_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reviewer accounts of the review queue.")
-
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", envvar="BENCHSMITH_DB", help="Database URL (default: the workspace's SQLite file).")]
 
 
 @reviewers_app.command("add")
@@ -66,13 +63,16 @@ def list_command(workspace: WorkspaceOpt = Path(".benchsmith"), db: DbOpt = None
     out.print(table)
 
 
-def review_command(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
-    workspace: WorkspaceOpt = Path(".benchsmith"),
-    db: DbOpt = None,
-) -> None:
-    """Start the review web app on the workspace database and print its URL."""
+review_app = typer.Typer(
+    add_completion=False, invoke_without_command=True,
+    help="The review queue: `benchsmith review` (or `review serve`) starts the web app; `review export` and "
+         "`review import` move decisions as JSONL to and from other labelling tools.")
+
+HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)]
+
+
+def _serve(host: str, port: int, workspace: Path, db: str | None) -> None:
     from benchsmith.review import list_reviewers, open_review_store
     from benchsmith.review.web import serve
 
@@ -89,3 +89,72 @@ def review_command(
         serve(workspace, host=host, port=port, db_url=db)
     except OSError as err:
         raise _fail(err) from None
+
+
+@review_app.callback()
+def review_main(
+    ctx: typer.Context,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
+) -> None:
+    """Start the review web app on the workspace database and print its URL (the same as `review serve`)."""
+    if ctx.invoked_subcommand is None:
+        _serve(host, port, workspace, db)
+
+
+@review_app.command("serve")
+def serve_command(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
+) -> None:
+    """Start the review web app on the workspace database and print its URL."""
+    _serve(host, port, workspace, db)
+
+
+@review_app.command("export")
+def export_command(
+    suite: Annotated[str | None, typer.Option("--suite", help="Only this suite's decisions.")] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write to this JSONL file (default: standard output).")] = None,
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
+) -> None:
+    """Export every review decision as JSONL: item id, suite, decision, edited fields, reviewer, time, reason."""
+    from benchsmith.review import open_review_store
+    from benchsmith.review.interchange import export_decisions, export_lines
+
+    try:
+        with open_review_store(workspace, db) as store:
+            if out_file is None:
+                for line in export_lines(store, suite):
+                    sys.stdout.write(line + "\n")
+                return
+            n = export_decisions(store, out_file, suite)
+    except (BenchsmithError, OSError) as err:
+        raise _fail(err) from None
+    console.print(f"exported {n} decision(s) to {escape(str(out_file))}", highlight=False)
+
+
+@review_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="JSONL of decisions, as `review export` writes them.")],
+    workspace: WorkspaceOpt = Path(".benchsmith"),
+    db: DbOpt = None,
+) -> None:
+    """Import decisions made elsewhere (Argilla, Label Studio): all or nothing; repeats are skipped."""
+    from benchsmith.review import open_review_store
+    from benchsmith.review.interchange import import_decisions
+    from benchsmith.review.recheck import EditChecker
+
+    try:
+        with open_review_store(workspace, db) as store:
+            result = import_decisions(store, file, check=EditChecker(store, workspace))
+    except BenchsmithError as err:
+        raise _fail(err) from None
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.by_decision.items())) or "nothing new"
+    out.print(f"imported {result.applied} decision(s) from {escape(str(file))} ({escape(counts)}); "
+              f"{result.skipped} already recorded", highlight=False)

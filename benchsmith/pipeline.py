@@ -23,10 +23,12 @@ async def run_stages(stages: Sequence[Verifier], items: Sequence[Item], ctx: Sta
 
     With `budget_drops`, a stage that runs out of LLM budget leaves its unjudged items
     dropped as `budget_exhausted` (and the later stages skip them) instead of raising.
-    `reports`, when given, receives each stage's `report()` after it ran.
+    `reports`, when given, receives each stage's `report()` after it ran. Candidates a stage
+    offers in place of items it dropped (`Verifier.replacements`) are judged by the stages up
+    to that one and added to the result (so it may hold more items than it was given).
     """
     current = list(items)
-    for stage in stages:
+    for position, stage in enumerate(stages):
         alive = [i for i, it in enumerate(current) if it.passed]
         if not alive:
             break
@@ -42,6 +44,11 @@ async def run_stages(stages: Sequence[Verifier], items: Sequence[Item], ctx: Sta
             raise RuntimeError(f"stage {stage.name!r} returned {len(verdicts)} verdicts for {len(batch)} items")
         for i, verdict in zip(alive, verdicts):
             current[i] = current[i].with_verdict(verdict)
+        # New candidates a stage offers for items it dropped (solver_panel's `harden`) start over: every
+        # stage up to this one judges them; both stay in the result, the dropped original with its reason.
+        offered = stage.replacements()
+        if offered:
+            current.extend(await run_stages(stages[:position + 1], offered, ctx, budget_drops=budget_drops))
         if reports is not None and (report := stage.report()) is not None:
             reports.append(report)
     return current

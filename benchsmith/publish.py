@@ -45,11 +45,12 @@ from pydantic import BaseModel
 
 from benchsmith.canaries import is_canary
 from benchsmith.card import render_card, render_changelog_entry
+from benchsmith.changes import ItemDiff, diff_items, render_changes_markdown
 from benchsmith.errors import PublishError
 from benchsmith.funnel import Funnel
 from benchsmith.records import Item
 from benchsmith.spec import SuiteSpec
-from benchsmith.versioning import list_versions, next_version, version_key
+from benchsmith.versioning import is_version, list_versions, next_version, version_key
 
 MANIFEST_FORMAT = 1
 REJECTED_PATH = "rejected/rejected.parquet"
@@ -235,6 +236,15 @@ def latest_version(suite_dir: Path) -> tuple[str, dict[str, Any]] | None:
     return name, manifest
 
 
+def version_items(version_dir: Path, manifest: Mapping[str, Any]) -> list[Item]:
+    """The items of a published version (its data split); PublishError if they cannot be read."""
+    data_file = version_dir / "data" / f"{manifest.get('split', 'test')}.parquet"
+    try:
+        return read_items(data_file)
+    except (OSError, pa.ArrowException, ValueError) as err:
+        raise PublishError(f"cannot read the items of {version_dir}: {err}") from None
+
+
 def version_item_ids(version_dir: Path, manifest: Mapping[str, Any]) -> list[str]:
     """The ids of a published version's items."""
     data_file = version_dir / "data" / f"{manifest.get('split', 'test')}.parquet"
@@ -253,7 +263,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_version(version_dir: Path) -> tuple[dict[str, Any] | None, list[tuple[str, str, str]]]:
+def check_version(version_dir: Path) -> tuple[dict[str, Any] | None, list[tuple[str, str, str]]]:
     """(manifest, problems) of a version folder; each problem is (file relative to the folder, kind, detail).
 
     Kinds: 'manifest' (manifest.json missing, unreadable or without a `files` table; the
@@ -295,7 +305,7 @@ def verify_version(version_dir: Path) -> list[str]:
 
     `version_problems` says the same with each file's full path and what differs.
     """
-    manifest, problems = _check_version(version_dir)
+    manifest, problems = check_version(version_dir)
     if manifest is None:
         return [f"{version_dir}: manifest.json missing or unreadable"]
     wording = {"missing": "missing", "changed": "content differs from the manifest",
@@ -308,7 +318,7 @@ def version_problems(version_dir: Path) -> list[str]:
 
     E.g. 'outputs/demo/2026.11/data/test.parquet: sha256 differs from manifest.json'.
     """
-    return [f"{version_dir / rel}: {detail}" for rel, _, detail in _check_version(version_dir)[1]]
+    return [f"{version_dir / rel}: {detail}" for rel, _, detail in check_version(version_dir)[1]]
 
 
 # Files only a publish writes: a version folder holding one of them but no readable
@@ -388,7 +398,7 @@ def find_verified_version(suite_dir: Path, *, ignore_tampered: bool = False) -> 
     skipped: dict[str, list[tuple[str, str]]] = {}
     found: tuple[str, dict[str, Any]] | None = None
     for name, _ in published_versions(suite_dir):
-        manifest, problems = _check_version(suite_dir / name)
+        manifest, problems = check_version(suite_dir / name)
         if manifest is not None and not problems:
             found = name, manifest
             break
@@ -527,7 +537,8 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
                     models: dict[str, str], usage: dict[str, Any], stop_reason: str,
                     new_version: bool = False, output_dir: Path | None = None,
                     today: date | None = None, reports: dict[str, Any] | None = None,
-                    ignore_tampered: bool = False) -> PublishResult:
+                    ignore_tampered: bool = False, version: str | None = None,
+                    extra_manifest: Mapping[str, Any] | None = None) -> PublishResult:
     """Publish `items` as the next version of `spec.suite` under `output_dir` (default: the spec's).
 
     Returns status 'exists' (writing nothing) when the latest version has the same spec hash
@@ -545,6 +556,13 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     versions are listed in the manifest (`skipped_tampered`) and the changelog entry, and
     a new version is always written (never 'exists': the tampered folder would stay the
     latest). Its name is new, after every existing folder; tampered folders are left as they are.
+
+    Every published item's metadata gets `introduced_in` (the version it first appeared in,
+    carried over from the parent for kept items) and `retired_in: null`; the manifest lists
+    the items retired since the parent (`retired`, each with its `retired_in`) and the ids
+    of every change (`changes`), which the changelog entry lists too (`benchsmith.changes`).
+    `version` forces the new version's name (a private release named like its public one);
+    `extra_manifest` adds keys to the manifest (a refresh's plan and source window).
     """
     if not items:
         raise PublishError(f"suite {spec.suite!r}: refusing to publish a version with no items")
@@ -568,17 +586,24 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
     base = find_verified_version(suite_dir, ignore_tampered=ignore_tampered)
     parent, parent_manifest, skipped = base.version, base.manifest, base.skipped
     parent_ids: set[str] = set()
+    parent_items: list[Item] = []
     if parent is not None:
-        parent_ids = set(version_item_ids(suite_dir / parent, parent_manifest))
-        if (not new_version and not skipped and parent_manifest.get("spec_hash") == spec_hash
+        parent_items = version_items(suite_dir / parent, parent_manifest)
+        parent_ids = {it.id for it in parent_items}
+        if (not new_version and version is None and not skipped and parent_manifest.get("spec_hash") == spec_hash
                 and parent_ids == set(ids)):
             return PublishResult("exists", parent, suite_dir / parent, parent_manifest.get("parent"), parent_manifest)
 
     suite_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(suite_dir)
-    version = next_version(list_versions(suite_dir), spec.publish.versioning, today)
+    if version is None:
+        version = next_version(list_versions(suite_dir), spec.publish.versioning, today)
+    elif not is_version(version):
+        raise PublishError(f"suite {spec.suite!r}: {version!r} is not a version name (2026.11, 2026.11.1 or v3)")
     target = suite_dir / version
     created_at = datetime.now(UTC).isoformat()
+    items = stamp_lifecycle(items, parent_items, parent, version)
+    changes = diff_items(parent_items, items, old_name=parent, new_name=version)
     counts = {
         "published": len(items),
         "rejected": len(rejected),
@@ -609,6 +634,7 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
             **({"skipped_tampered": {name: [f"{rel}: {detail}" for rel, detail in problems]
                                      for name, problems in skipped.items()}} if skipped else {}),
             "created_at": created_at,
+            "cycle": (today or date.today()).strftime("%Y-%m"),
             "spec_hash": spec_hash,
             "spec": spec.model_dump(mode="json"),
             "split": split,
@@ -618,6 +644,9 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
             "stop_reason": stop_reason,
             "usage": usage,
             "reports": reports or {},
+            "changes": changes.ids(),
+            "retired": retired_entries(changes, parent_items, version),
+            **dict(extra_manifest or {}),
         }
         card = render_card(spec=spec, version=version, items=items,
                            manifest={**manifest, "data_bytes": files[f"data/{split}.parquet"]["size"]})
@@ -626,6 +655,7 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
         if skipped:
             entry = (entry.rstrip("\n") + f"\n- Not built on: {', '.join(skipped)} (no longer matching "
                      "manifest.json; skipped with --ignore-tampered)\n")
+        entry = changelog_entry(entry, changes)
         changelog = _join_changelog(spec.suite, entry, previous_changelog)
         files["CHANGELOG.md"] = _write_file(tmp, "CHANGELOG.md", changelog.encode("utf-8"))
         manifest["files"] = dict(sorted(files.items()))
@@ -647,6 +677,37 @@ def publish_version(*, spec: SuiteSpec, items: list[Item], rejected: list[Item],
             _active.discard(tmp)
     _fsync_dir(suite_dir)
     return PublishResult("published", version, target, parent, manifest)
+
+
+LIFECYCLE_KEYS = ("introduced_in", "retired_in")
+"""Metadata keys a publish sets on every item (`stamp_lifecycle`)."""
+
+
+def strip_lifecycle(items: list[Item]) -> list[Item]:
+    """`items` without the metadata keys a publish added (what the run produced)."""
+    return [it.model_copy(update={"metadata": {k: v for k, v in it.metadata.items() if k not in LIFECYCLE_KEYS}})
+            for it in items]
+
+
+def stamp_lifecycle(items: list[Item], parent_items: list[Item], parent: str | None, version: str) -> list[Item]:
+    """`items` with `introduced_in` (kept items keep their parent's) and `retired_in: null` in their metadata."""
+    introduced = {it.id: str(it.metadata.get("introduced_in") or parent) for it in parent_items}
+    return [it.model_copy(update={"metadata": {**it.metadata, "introduced_in": introduced.get(it.id, version),
+                                               "retired_in": None}})
+            for it in items]
+
+
+def retired_entries(changes: ItemDiff, parent_items: list[Item], version: str) -> list[dict[str, Any]]:
+    """The manifest's `retired` list: each item retired by this version, when it came and when it went."""
+    by_id = {it.id: it for it in parent_items}
+    return [{"id": ref.id, "introduced_in": by_id[ref.id].metadata.get("introduced_in") or changes.old,
+             "retired_in": version} for ref in changes.retired]
+
+
+def changelog_entry(entry: str, changes: ItemDiff) -> str:
+    """A changelog entry (`render_changelog_entry`) followed by the lists of what changed."""
+    listed = render_changes_markdown(changes)
+    return entry.rstrip("\n") + "\n" + (f"\n{listed}\n" if listed else "")
 
 
 def commit_folder(tmp: Path, target: Path) -> None:

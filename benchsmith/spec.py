@@ -47,9 +47,31 @@ class DocumentSource(_Strict):
                                  "**/*.txt"],
         description="Glob patterns (relative to the folder) of files to ingest.")
     exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
-    min_date: date | None = Field(default=None, description="Skip documents dated before this day.")
+    min_date: date | str | None = Field(
+        default=None,
+        description="Skip documents dated before this day: an ISO date, or relative to the day of the run "
+                    "(-60d, -8w, -3m, -1y, last-month = the first day of the previous month, this-month), "
+                    "resolved when the run starts; the card states the window.")
     chunk_tokens: int = Field(default=400, ge=50, le=8000, description="Target chunk size in tokens.")
     overlap_tokens: int = Field(default=50, ge=0, description="Tokens shared by consecutive chunks.")
+
+    @field_validator("min_date", mode="before")
+    @classmethod
+    def _date_or_relative(cls, value: Any) -> Any:
+        from benchsmith.temporal import FORMS, is_relative_date
+
+        if isinstance(value, str) and not is_relative_date(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"expected {FORMS}") from None
+        return value
+
+    def min_date_on(self, today: date | None = None) -> date | None:
+        """`min_date` as a day, relative forms counted back from `today` (default: the real today)."""
+        from benchsmith.temporal import resolve_date
+
+        return None if self.min_date is None else resolve_date(self.min_date, today or date.today())
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> DocumentSource:
@@ -81,6 +103,11 @@ class LLMSpec(_Strict):
     concurrency: int = Field(default=8, ge=1, le=1024, description="Requests in flight per endpoint.")
     max_retries: int = Field(default=4, ge=0, le=20, description="Retries for 429/5xx/timeouts/connection errors.")
     cache: bool = Field(default=True, description="Keep an on-disk response cache (reruns cost no calls).")
+    cutoffs: dict[str, date] = Field(
+        default_factory=dict,
+        description="Training-data cutoff per role (`{generator: 2024-10-01}`), as the model's maker states it: "
+                    "the card shows them beside the source window, so readers can see whether the sources are "
+                    "newer than what the models could have seen. Informational: not part of the spec hash.")
 
     @field_validator("roles")
     @classmethod
@@ -104,6 +131,32 @@ class LLMSpec(_Strict):
             return self.roles[role]
         raise SpecError(f"no LLM role {role!r}: this spec defines {', '.join(self.role_names())} "
                         f"(add it under llm.roles)")
+
+
+class SolverSpec(_Strict):
+    """One model of the solver panel: answers the published items in `benchsmith evaluate` (and the
+    `solver_panel` stage). Its key comes from the environment variable `api_key_env`, never from here."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,79}$",
+                      description="Label in tables and results; unique in the panel (default in YAML: the model).")
+    base_url: str = Field(description="OpenAI-compatible base URL, e.g. http://gpu-box:8000/v1.")
+    model: str | None = Field(default=None, description="Model name at that endpoint (default: `name`).")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature (greedy by default).")
+    max_tokens: int = Field(default=256, ge=1, description="Longest answer, in tokens.")
+    timeout_s: float = Field(default=120.0, gt=0, description="Per-request timeout in seconds.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_model(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "name" not in data and data.get("model"):
+            return {**data, "name": data["model"]}
+        return data
+
+    @property
+    def model_name(self) -> str:
+        """The model name sent to the endpoint."""
+        return self.model or self.name
 
 
 class StageSpec(_Strict):
@@ -189,6 +242,13 @@ class ReviewSpec(_Strict):
         description="Share of the auto-accepted items also queued, picked at random (seeded by `random_seed`), "
                     "rounded up: reviewers' verdicts on them estimate the quality of what nobody looked at. "
                     "0.05 audits one in twenty.")
+    double_share: float = Field(
+        default=0.1, ge=0.0, le=1.0,
+        description="Share of the queued items (audit sample included) reviewed twice, blind, picked at random "
+                    "(seeded), rounded up: two different reviewers must decide such an item, neither sees the "
+                    "other's decision, and a disagreement becomes a conflict an admin resolves. Their decisions "
+                    "give Cohen's kappa per reviewer pair and Fleiss' kappa overall in the card. 0.1 reviews one "
+                    "in ten twice; set 0 when one person reviews alone (nobody could give the second review).")
     gate: Literal["all", "decided"] = Field(
         default="all",
         description="'all': a run publishes nothing while any item it queued is undecided (`benchsmith publish "
@@ -230,6 +290,63 @@ class ExecutionSpec(_Strict):
     dask_workers: int = Field(default=2, ge=1, le=256, description="Worker processes of the local Dask cluster.")
     shard_size: int = Field(default=256, ge=1, description="Candidates per generate/verify task: larger batches are "
                                                            "split into shards that run as separate tasks.")
+    retries: int = Field(
+        default=0, ge=0, le=10,
+        description="Prefect retries of a generate/verify/dedup task that raised (an endpoint whose circuit breaker "
+                    "opened, a worker that lost its connection, a full disk). Answers the failed attempt already got "
+                    "come from the LLM cache, so a retry sends only the calls that had not been answered. Bad input "
+                    "(spec, seeds, a spent budget) is never retried.")
+    retry_delay_s: float = Field(default=30.0, ge=0, le=3600,
+                                 description="Seconds between a failed attempt and its retry (a dead endpoint gets "
+                                             "time to come back).")
+
+
+class RefreshSpec(_Strict):
+    """A live benchmark's releases: a constant size, rotation of the oldest items, an optional held-back share.
+
+    With `enabled`, each run publishes the next version of the suite: the parent's items less
+    the retired share, topped up with new items (every one novel against all earlier versions,
+    public and private: the `novelty` stage is added when the spec does not list it). A month
+    that already has a version publishes nothing unless forced (`--new-version`, which makes
+    `.N`).
+    """
+
+    enabled: bool = Field(default=False, description="Publish releases by these rules (`benchsmith run`, "
+                                                     "`benchsmith schedule`).")
+    size: int | None = Field(default=None, ge=1, description="Items in every public version (default: "
+                                                              "target_items).")
+    retire_share: float = Field(
+        default=1 / 6, ge=0.0, lt=1.0,
+        description="Share of the items retired each release, oldest first (rounded; LiveBench retires about a "
+                    "sixth), replaced by new items so the size stays constant. A retired item never returns.")
+    private: bool = Field(
+        default=False,
+        description="Hold the newest items back: each release also writes as many new items as it retires to "
+                    "outputs/<suite>-private/<version>/, and those join the public suite one release later.")
+
+    def size_of(self, target_items: int) -> int:
+        """The public size of a release."""
+        return self.size or target_items
+
+    def retire_count(self, size: int) -> int:
+        """Items retired (and replaced) per release: the share of `size`, rounded, at least 1 unless the share is 0."""
+        if self.retire_share <= 0:
+            return 0
+        return max(1, min(size, round(size * self.retire_share)))
+
+
+class HubSpec(_Strict):
+    """Push every published version to a Hugging Face Hub dataset repository (optional)."""
+
+    repo_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                         description="The dataset repository, 'owner/name' (created when missing).")
+    private: bool = Field(default=True, description="Create the repository private (set false for a public "
+                                                    "benchmark; an existing repository keeps its visibility).")
+    token_env: str = Field(default="HF_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                           description="Environment variable holding the write token; without it nothing is "
+                                       "pushed (never put the token itself in the spec).")
+    endpoint: str | None = Field(default=None, description="Hub URL (default: $HF_ENDPOINT, else "
+                                                           "https://huggingface.co).")
 
 
 class PublishSpec(_Strict):
@@ -241,6 +358,9 @@ class PublishSpec(_Strict):
         default="calendar", description="'calendar': 2026.11, 2026.11.1; 'sequential': v1, v2.")
     split: str = Field(default="test", pattern=r"^[A-Za-z0-9_]+$")
     license: str = Field(default="cc-by-4.0")
+    hub: HubSpec | None = Field(default=None, description="Also push each new version to the Hugging Face Hub, "
+                                                          "tagged with the version name (`{repo_id, private, "
+                                                          "token_env}`); a refresh's held-back versions never are.")
 
 
 class SuiteSpec(_Strict):
@@ -259,9 +379,20 @@ class SuiteSpec(_Strict):
     selection: SelectionSpec = Field(default_factory=SelectionSpec)
     canaries: CanarySpec = Field(default_factory=CanarySpec,
                                  description="Defective items planted to measure how many each filter catches.")
+    refresh: RefreshSpec = Field(default_factory=RefreshSpec,
+                                 description="Live-benchmark releases: size, rotation, held-back items.")
     review: ReviewSpec = Field(default_factory=ReviewSpec,
                                description="Which items go to the review queue and whether publishing waits.")
     llm: LLMSpec = Field(default_factory=LLMSpec)
+    solvers: list[SolverSpec] = Field(
+        default_factory=list,
+        description="The solver panel: models that answer the published items (`benchsmith evaluate`, the "
+                    "`solver_panel` stage), each `{name, base_url, model, api_key_env}`. A run evaluates the "
+                    "release with it before publishing, for the card's Quality section.")
+    solvers_reference: Path | None = Field(
+        default=None,
+        description="A reference ranking of the panel's models (JSON or CSV of model -> score, e.g. an Arena "
+                    "export; relative to the spec file): the release's evaluation adds its agreement figures.")
     publish: PublishSpec = Field(default_factory=PublishSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     random_seed: int = Field(default=0, description="Seed for every random choice in the run.")
@@ -282,6 +413,22 @@ class SuiteSpec(_Strict):
     def _one_source(self) -> SuiteSpec:
         if (self.seeds is None) == (self.documents is None):
             raise ValueError("give exactly one source: `seeds` (a seed prompt file) or `documents` (a folder)")
+        return self
+
+    @field_validator("solvers")
+    @classmethod
+    def _unique_solvers(cls, solvers: list[SolverSpec]) -> list[SolverSpec]:
+        names = [s.name for s in solvers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"solver name listed twice: {', '.join(dupes)} (give each panel model its own `name`)")
+        return solvers
+
+    @model_validator(mode="after")
+    def _refresh_without_review(self) -> SuiteSpec:
+        if self.refresh.enabled and self.review.enabled:
+            raise ValueError("refresh and review together are not supported yet: a release publishes what the "
+                             "filters keep (disable one of them)")
         return self
 
     @model_validator(mode="after")
@@ -320,7 +467,14 @@ class SuiteSpec(_Strict):
         """Hash of everything that decides the content of a version."""
         # A default (disabled) review section leaves the hash as it was before the section existed.
         skip = {"publish", "source_path", "execution"} | ({"review"} if self.review == ReviewSpec() else set())
+        if self.refresh == RefreshSpec():  # likewise for a spec that publishes no live releases
+            skip.add("refresh")
+        if not self.solvers:  # a spec without a panel hashes as before the section existed
+            skip.add("solvers")
+        if self.solvers_reference is None:
+            skip.add("solvers_reference")
         data = self.model_dump(mode="json", exclude=skip)
+        data["llm"].pop("cutoffs", None)  # what the card says about the models, not what decides the items
         return content_hash(data, length=16)
 
 

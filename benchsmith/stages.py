@@ -149,6 +149,12 @@ class Verifier(abc.ABC):
         Called once by the flow after the last round, in the flow's process; None by default."""
         return None
 
+    def replacements(self) -> list[Item]:
+        """New candidates this stage made in its last `verify` in place of items it dropped (e.g.
+        `solver_panel`'s hardened items); none by default. The pipeline (`run_stages`) has each
+        judged by every stage up to this one and adds it to the items; the originals stay dropped."""
+        return []
+
     def verdict(self, passed: bool, *, score: float | None = None, reason: str | None = None,
                 **details: Any) -> Verdict:
         """A verdict of this stage: the item stays when `passed`, else it is dropped for `reason`."""

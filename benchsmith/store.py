@@ -1,14 +1,17 @@
 """The workspace database: runs and the items each run produced.
 
-SQLAlchemy 2.0, so any SQLAlchemy URL works (``postgresql+psycopg://…``); by default a
-SQLite file ``<workspace>/workspace.db`` in WAL mode, so a reader (the review web app)
-never blocks the writing run. Later features (review queue, reviewers, audit log) add
-their tables on the same `Base`; import their modules before opening a `Store` so that
-`create_all` makes them too.
+SQLAlchemy 2.0, so any SQLAlchemy URL works (``postgresql+psycopg://…``, or `BENCHSMITH_DB`);
+by default a SQLite file ``<workspace>/workspace.db`` in WAL mode, so a reader (the review web
+app) never blocks the writing run, and a writer waits up to a busy timeout for another.
+Later features (review queue, reviewers, audit log) add their models on the same `Base`;
+the schema itself is made and changed only by the Alembic migrations in
+`benchsmith.migrations`, which opening a `Store` applies (an older workspace upgrades in place).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +36,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from benchsmith.errors import BenchsmithError
@@ -43,6 +46,9 @@ from benchsmith.records import Item
 RunStatus = Literal["running", "succeeded", "failed", "interrupted", "crashed"]
 _FINAL_STATUSES = ("succeeded", "failed", "interrupted", "crashed")
 DB_FILENAME = "workspace.db"
+DB_ENV = "BENCHSMITH_DB"
+"""Environment variable with the database URL used when none is given (as `--db` on the command line)."""
+BUSY_TIMEOUT_S = 10.0
 
 
 class StoreError(BenchsmithError):
@@ -54,10 +60,13 @@ def _now() -> datetime:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # SQLite keeps no time zone: values come back naive but were written in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    # SQLite keeps no time zone: values come back naive but were written in UTC. PostgreSQL
+    # returns them in the session's zone (UTC, set on connect), normalised here all the same.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -137,11 +146,11 @@ class RunInfo:
         )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
     cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # a write waits this long for another writer
     cur.close()
 
 
@@ -156,29 +165,55 @@ def _json_dict(value: Any, what: str) -> dict[str, Any] | None:
 
 
 class Store:
-    """The workspace database. `Store.open(workspace)` for the default SQLite file."""
+    """The workspace database. `Store.open(workspace)` for the default SQLite file.
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    Opening it migrates the schema to the newest revision (`benchsmith.migrations.upgrade`).
+    `busy_timeout_s` is how long a SQLite write waits for another writer before it fails
+    with "database is locked" (PostgreSQL locks rows, not the file, so it does not apply).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        from benchsmith import migrations  # imports Alembic: only when a store opens
+
         try:
             parsed = make_url(url)
         except ArgumentError as err:
             raise StoreError(f"not a database URL: {url!r} ({err})") from None
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        backend = parsed.get_backend_name()
+        if backend == "postgresql" and "+" not in parsed.drivername:
+            parsed = parsed.set(drivername="postgresql+psycopg")  # the driver we ship, not psycopg2
+        if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: Engine = create_engine(parsed, echo=echo)
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        shown = parsed.render_as_string(hide_password=True)
+        options: dict[str, Any] = {}
+        if backend == "postgresql":
+            # timestamptz values come back in the session's zone: make it UTC, whatever the server's default.
+            options["connect_args"] = {"options": "-c timezone=UTC"}
+        try:
+            self.engine: Engine = create_engine(parsed, echo=echo, **options)
+        except (ArgumentError, ImportError) as err:
+            raise StoreError(f"cannot use database URL {shown!r}: {err}") from None
+        if backend == "sqlite":
+            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, int(busy_timeout_s * 1000)))
+        try:
+            migrations.upgrade(self.engine)
+        except migrations.SchemaError as err:
+            self.engine.dispose()
+            raise StoreError(f"{shown}: {err}") from None
+        except OperationalError as err:
+            self.engine.dispose()
+            raise StoreError(f"cannot open the database {shown}: {err.orig}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, workspace: Path | str, url: str | None = None) -> Store:
-        """The store of a workspace folder: `url` if given, else `<workspace>/workspace.db`."""
+    def open(cls, workspace: Path | str, url: str | None = None, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+        """The store of a workspace folder: `url` if given, else `$BENCHSMITH_DB`, else `<workspace>/workspace.db`."""
+        url = url or os.environ.get(DB_ENV) or None
         if url:
-            return cls(url)
+            return cls(url, busy_timeout_s=busy_timeout_s)
         path = Path(workspace).resolve() / DB_FILENAME
-        return cls(f"sqlite:///{path}")
+        return cls(f"sqlite:///{path}", busy_timeout_s=busy_timeout_s)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -313,6 +348,19 @@ class Store:
              .group_by(ItemRow.drop_stage, ItemRow.drop_reason))
         with self.session() as s:
             return {(st or "", r or ""): n for st, r, n in s.execute(q)}
+
+
+def distinct_values(s: Session, column: Any) -> list[Any]:
+    """The distinct non-null values of an indexed column, in order, by a loose index scan.
+
+    Neither SQLite nor PostgreSQL skips through an index for `SELECT DISTINCT`: both read
+    every row (20 ms per column at 100k queue entries). The recursive query asks the index
+    for the next value above the last one instead, one lookup per distinct value.
+    """
+    seen = select(func.min(column).label("v")).cte("seen", recursive=True)
+    following = select(func.min(column)).where(column > seen.c.v).scalar_subquery()
+    seen = seen.union_all(select(following).where(seen.c.v.is_not(None)))
+    return list(s.scalars(select(seen.c.v).where(seen.c.v.is_not(None)).order_by(seen.c.v)))
 
 
 Workspace = Store

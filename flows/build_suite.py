@@ -54,8 +54,10 @@ from benchsmith.canaries import (
 )
 from benchsmith.documents import Chunk, Corpus
 from benchsmith.errors import BudgetExhausted, is_transient
+from benchsmith.flows.retries import with_retries
 from benchsmith.flows.run_context import Ledger, RunConfig, TaskUsage, local_context, task_context
 from benchsmith.funnel import Funnel
+from benchsmith.llm.usage import logical_calls
 from benchsmith.pipeline import ordered, run_stages
 from benchsmith.quality import StageReport, merge_reports
 from benchsmith.records import Item, Seed, content_hash
@@ -73,8 +75,10 @@ _UNKEYED = {"run"}
 
 def _key_value(value: Any) -> Any:
     if isinstance(value, SuiteSpec):
-        # Where tasks run never changes what they return; nor does review routing, done after the tasks.
-        return value.model_dump(mode="json", exclude={"source_path", "execution", "review"})
+        # Where tasks run never changes what they return; nor does review routing, done after the tasks,
+        # nor where versions are pushed.
+        return value.model_dump(mode="json", exclude={"source_path": True, "execution": True, "review": True,
+                                                      "publish": {"hub"}})
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, (list, tuple)):
@@ -260,6 +264,13 @@ def pool_target(spec: SuiteSpec) -> int:
     return math.ceil(spec.target_items * spec.selection.overgenerate)
 
 
+def canary_reserve(spec: SuiteSpec, generated: int, n: int, canaries: int) -> int:
+    """Per-item verifier calls to set aside for the canaries a round of `n` candidates plants
+    (`generated`: candidates made before it; `canaries`: how many the run holds already)."""
+    per_canary = sum(stage.calls_per_item() for stage in item_stages(spec))
+    return per_canary * max(0, canary_target(spec, generated + n) - canaries)
+
+
 def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget_left: int,
                canaries: int = 0) -> int:
     """How many candidates to ask for next: enough for the missing items at the yield seen so far.
@@ -277,10 +288,9 @@ def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget
     wanted = math.ceil(need / yield_rate * (1.05 if generated else 1.0))
     per_candidate = calls_per_candidate(spec)
     affordable = budget_left // per_candidate
-    per_canary = sum(stage.calls_per_item() for stage in item_stages(spec))
-    if per_canary:
+    if any(stage.calls_per_item() for stage in item_stages(spec)):
         def cost(n: int) -> int:
-            return n * per_candidate + per_canary * max(0, canary_target(spec, generated + n) - canaries)
+            return n * per_candidate + canary_reserve(spec, generated, n, canaries)
 
         while affordable > 0 and cost(affordable) > budget_left:
             affordable -= 1
@@ -343,24 +353,140 @@ class RunOutcome(BaseModel):
         return self.llm_calls / len(self.published) if self.published else None
 
 
-async def _map(task_fn: Any, calls: list[dict[str, Any]], distributed: bool) -> list[Any]:
-    """Run one task per keyword set: submitted to the task runner (Dask) or awaited together here.
+def _start(task_fn: Any, kw: dict[str, Any], distributed: bool) -> asyncio.Future[Any]:
+    """Start one task now: submitted to the task runner (Dask) or run on this event loop.
 
-    In process, the shards share this event loop and with it each endpoint's in-flight limit.
+    In process, the tasks share this event loop and with it each endpoint's in-flight limit.
     Large arguments are `quote`d: Prefect would otherwise walk every item looking for futures.
-    A result holding transient failures is used, then forgotten (`forget`).
+    A result holding transient failures is used, then forgotten (`forget`). A task that raises
+    is retried by Prefect as the spec's `execution.retries` says (`flows.retries`).
     """
+    task_fn = with_retries(task_fn, kw["run"].spec.execution, kw["run"].run_token)
     if distributed:
         # Dask pickles the arguments itself (Prefect's quote() would reach the worker unresolved).
-        futures = [task_fn.submit(**kw) for kw in calls]
-        outs = await asyncio.to_thread(lambda: [f.result() for f in futures])
+        future = task_fn.submit(**kw)
+        pending: Any = asyncio.to_thread(future.result)
     else:
-        quoted = [{k: quote(v) if isinstance(v, (list, Corpus)) else v for k, v in kw.items()} for kw in calls]
-        outs = list(await asyncio.gather(*(task_fn(**kw) for kw in quoted)))
-    for kw, out in zip(calls, outs):
+        pending = task_fn(**{k: quote(v) if isinstance(v, (list, Corpus)) else v for k, v in kw.items()})
+
+    async def result() -> Any:
+        out = await pending
         if out.transient():
             forget(task_fn.name, kw)
-    return outs
+        return out
+
+    return asyncio.ensure_future(result())
+
+
+async def _cancel(futures: Sequence[asyncio.Future[Any]]) -> None:
+    """Cancel the tasks still running and wait for them (after one of their siblings failed)."""
+    for f in futures:
+        f.cancel()
+    await asyncio.gather(*futures, return_exceptions=True)
+
+
+async def _map(task_fn: Any, calls: list[dict[str, Any]], distributed: bool) -> list[Any]:
+    """Run one task per keyword set (`_start`), all at once; their results in order."""
+    futures = [_start(task_fn, kw, distributed) for kw in calls]
+    try:
+        return list(await asyncio.gather(*futures))
+    except BaseException:
+        await _cancel(futures)
+        raise
+
+
+class _RoundWork(BaseModel):
+    """What one round's generation and per-item verification produced (`_generate_and_verify`)."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    made: GenerationResult = Field(description="Every candidate and failure the generators returned.")
+    duplicates: list[GenerationFailure] = Field(description="Candidates that repeat an earlier item.")
+    due: list[Defect] = Field(description="The defects this round's canaries were due to carry, in turn.")
+    planted: list[Item] = Field(description="The per-item canaries planted this round (before verification).")
+    not_planted: dict[str, str] = Field(default_factory=dict)
+    checked: list[VerifyOutput] = Field(description="The verify shards' results, in shard order.")
+
+
+async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk], *, n: int, round_index: int,
+                               shards: int, counts: dict[str, int], corpus_hash: str, corpus: Corpus | None,
+                               distributed: bool, ledger: Ledger, items: dict[str, Item],
+                               canaries: dict[str, Item], defects: list[Defect], turns: int,
+                               started: list[asyncio.Future[Any]]) -> _RoundWork | None:
+    """One round's generation shards and the verify shards of their candidates; None if nothing was made.
+
+    A generation shard's candidates are verified as soon as it and every shard before it
+    have finished, while later shards still generate: the endpoint's slots stay busy
+    instead of idling between the phases. Waiting for the shards before it keeps what a
+    shard's verify task gets (which repeats are dropped, its inputs, its budget) the
+    same whatever order the shards finish in. The last shard's candidates go with the
+    round's canaries, which are planted from all the round's candidates.
+
+    Budgets are fixed up front so that they never depend on timing: the generation shards
+    share what the round's verification (its candidates and canaries, `calls_per_item()`
+    each) does not need; a verify shard gets its candidates' calls plus what its
+    generation shard left unspent; the last one gets the rest. Together they never exceed
+    what the run had left. Every task is appended to `started` (for cancellation).
+    """
+    spec = run.spec
+    shard_size = spec.execution.shard_size
+    budget = ledger.left()
+    per_verify = sum(stage.calls_per_item() for stage in item_stages(spec))
+    reserve = min(budget, per_verify * n + canary_reserve(spec, len(items), n, len(canaries)))
+    gen_budgets = shares(budget - reserve, [1] * shards)
+    gens = [_start(generate_shard, dict(run=run, sources=sources, n=n, round_index=round_index, shard=(i, shards),
+                                        budget=gen_budgets[i], document_item_counts=counts,
+                                        corpus_hash=corpus_hash), distributed) for i in range(shards)]
+    started.extend(gens)
+    made = GenerationResult()
+    duplicates: list[GenerationFailure] = []
+    fresh: list[Item] = []
+    seen: set[str] = set()
+    verifying: list[asyncio.Future[Any]] = []
+    spent = committed = 0  # generation calls charged so far; budgets handed to verify shards so far
+
+    def verify(batch_items: list[Item], allowance: int) -> None:
+        batches = [batch_items[j:j + shard_size] for j in range(0, len(batch_items), shard_size)]
+        for b, b_budget in zip(batches, shares(allowance, [len(b) for b in batches])):
+            verifying.append(_start(verify_shard, dict(run=run, items=b, budget=b_budget, corpus=corpus),
+                                    distributed))
+        started.extend(verifying[len(verifying) - len(batches):])
+
+    mine: list[Item] = []
+    for i, future in enumerate(gens):
+        out: GenerateOutput = await future
+        ledger.charge(out)
+        used = logical_calls(out.usage)
+        spent += used
+        made.items.extend(out.result.items)
+        made.failures.extend(out.result.failures)
+        mine = []
+        for it in out.result.items:
+            if it.id in items or it.id in seen:
+                # The model repeated itself: one item; the copy counts as dropped.
+                duplicates.append(GenerationFailure(seed_id=it.seed_id, operator=it.lineage.operator,
+                                                    reason="duplicate_output"))
+            else:
+                seen.add(it.id)
+                mine.append(it)
+        fresh.extend(mine)
+        if i < shards - 1 and mine:
+            uncommitted = budget - spent - sum(gen_budgets[i + 1:]) - committed
+            allowance = max(0, min(len(mine) * per_verify + gen_budgets[i] - used, uncommitted))
+            committed += allowance
+            verify(mine, allowance)
+    if not made.items and not made.failures:
+        return None
+    # This round's canaries, taken in turn over the defects; pool defects wait for the verified pool.
+    due = in_turn(defects, turns, max(0, canary_target(spec, len(items) + len(fresh)) - len(canaries)))
+    planted = plant(fresh, [d for d in due if d not in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|item",
+                    partners=list(items.values()), corpus=corpus, exclude_ids=canaries)
+    last = [*mine, *planted.items]
+    if last:
+        verify(last, max(0, budget - spent - committed))
+    checked: list[VerifyOutput] = [await f for f in verifying]
+    return _RoundWork(made=made, duplicates=duplicates, due=due, planted=planted.items,
+                      not_planted=planted.not_planted, checked=checked)
 
 
 async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus: Corpus | None,
@@ -398,47 +524,29 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
                      f"({kept_count}/{spec.target_items} kept so far)")
         # Per-document quotas count the items of earlier rounds: a task input, so part of its cache key.
         counts = dict(Counter(d for it in items.values() for d in it.metadata.get("document_ids", [])))
-        k = max(1, math.ceil(n / shard_size))
-        gen_budgets = shares(ledger.left(), [1] * k)
-        outs: list[GenerateOutput] = await _map(generate_shard, [
-            dict(run=run, sources=sources, n=n, round_index=round_index, shard=(i, k), budget=gen_budgets[i],
-                 document_item_counts=counts, corpus_hash=corpus_hash) for i in range(k)], distributed)
-        gen = GenerationResult()
-        for out in outs:
-            ledger.charge(out)
-            gen.items.extend(out.result.items)
-            gen.failures.extend(out.result.failures)
-        if not gen.items and not gen.failures:
+        started: list[asyncio.Future[Any]] = []
+        try:
+            work = await _generate_and_verify(
+                run, sources, n=n, round_index=round_index, shards=max(1, math.ceil(n / shard_size)), counts=counts,
+                corpus_hash=corpus_hash, corpus=corpus, distributed=distributed, ledger=ledger, items=items,
+                canaries=canaries, defects=defects, turns=turns, started=started)
+        except BaseException:
+            await _cancel(started)
+            raise
+        if work is None:
             # Every source is used up (e.g. each document reached its quota): more rounds can't help.
             stop_reason = "sources_exhausted"
             break
-        attempted += len(gen.items) + len(gen.failures)
-        failures.extend(gen.failures)
-        fresh: list[Item] = []
-        seen: set[str] = set()
-        for it in gen.items:
-            if it.id in items or it.id in seen:
-                # The model repeated itself: one item; the copy counts as dropped.
-                failures.append(GenerationFailure(seed_id=it.seed_id, operator=it.lineage.operator,
-                                                  reason="duplicate_output"))
-            else:
-                seen.add(it.id)
-                fresh.append(it)
-        batches = [fresh[i:i + shard_size] for i in range(0, len(fresh), shard_size)]
-        # This round's canaries, taken in turn over the defects; pool defects wait for the verified pool.
-        due = in_turn(defects, turns, max(0, canary_target(spec, len(items) + len(fresh)) - len(canaries)))
+        attempted += len(work.made.items) + len(work.made.failures)
+        failures.extend(work.made.failures)
+        failures.extend(work.duplicates)
+        due = work.due
         turns += len(due)
-        planted = plant(fresh, [d for d in due if d not in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|item",
-                        partners=list(items.values()), corpus=corpus, exclude_ids=canaries)
-        not_planted.update(planted.not_planted)
-        for j, canary in enumerate(planted.items):
+        not_planted.update(work.not_planted)
+        for canary in work.planted:
             canaries[canary.id] = canary
-            batches[j % len(batches)].append(canary)
         round_start = len(pool_ids)
-        ver_budgets = shares(ledger.left(), [len(b) for b in batches])
-        checked: list[VerifyOutput] = await _map(verify_shard, [
-            dict(run=run, items=b, budget=ver_budgets[i], corpus=corpus) for i, b in enumerate(batches)], distributed)
-        for out in checked:
+        for out in work.checked:
             ledger.charge(out)
             measured.extend(out.reports)
             for it in out.items:

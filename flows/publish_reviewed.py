@@ -25,6 +25,8 @@ from benchsmith.flows.run_context import RunConfig
 from benchsmith.funnel import Funnel
 from benchsmith.publish import PublishResult, publish_version, published_versions, version_item_ids
 from benchsmith.records import Item
+from benchsmith.review.accounts import list_reviewers
+from benchsmith.review.conflicts import agreement
 from benchsmith.review.db import DecisionRow, QueueEntryRow, open_review_store
 from benchsmith.review.queue import Entry
 from benchsmith.review.routing import route_of
@@ -171,7 +173,11 @@ def reviewed_selection(store: Store, spec: SuiteSpec, run_items: Sequence[Item],
     seen: set[str] = set()
     unique = [it for it in items if not (it.id in seen or seen.add(it.id))]  # type: ignore[func-returns-value]
     waiting = [i for i, st in statuses.items() if st not in _DECIDED]
-    stats = review_stats(statuses, audit_ids, _reject_reasons(store, own.values()), carried_in=len(carried))
+    # Agreement over the blind double reviews of every entry this version draws on.
+    agree = agreement(store, [e.id for e in [*own.values(), *carried]])
+    stats = review_stats(statuses, audit_ids, _reject_reasons(store, own.values()), carried_in=len(carried),
+                         kappa=agree.overall.kappa if agree.overall else None, kappa_pairs=agree.kappa_by_pair(),
+                         double_reviewed=agree.double_reviewed, conflicts=agree.conflicts + agree.resolved)
     return ReviewedSelection(items=unique, rejected=rejected, waiting=waiting, stats=stats)
 
 
@@ -186,6 +192,12 @@ def publish_run(store: Store, spec: SuiteSpec, run_id: str, *, workspace: Path, 
                            stats=sel.stats, workspace=workspace)
     if gate == "all" and sel.waiting:
         result.held_back = True
+        second = _awaiting_second_review(store, spec.suite, sel.waiting)
+        if second and len(list_reviewers(store)) < 2:
+            # Blind double review needs two different people: say so, or the gate never opens.
+            result.notes.append(
+                f"{second} item(s) wait for a second, blind review, and this workspace has fewer than two reviewer "
+                "accounts: add one (`benchsmith reviewers add NAME`) or set `review.double_share: 0` in the spec")
         return result
     if not sel.items:
         result.notes.append("nothing to publish: no item was auto-accepted or accepted in review")
@@ -198,6 +210,12 @@ def publish_run(store: Store, spec: SuiteSpec, run_id: str, *, workspace: Path, 
                                      usage=usage, stop_reason=stop_reason, new_version=new_version,
                                      output_dir=output_dir, reports=full, ignore_tampered=ignore_tampered)
     return result
+
+
+def _awaiting_second_review(store: Store, suite: str, item_ids: Sequence[str]) -> int:
+    """How many of `item_ids` had their first blind review and wait for a second one."""
+    return sum(1 for e in _entries(store, suite, item_ids).values()
+               if e.reviews_needed >= 2 and e.status == "pending" and e.first_reviewer is not None)
 
 
 def latest_review_run(store: Store, suite: str) -> RunInfo:

@@ -2,7 +2,7 @@
 
 A Prefect task takes data and serialisable configuration, never live objects, so that it
 can run in another process (a Dask worker). `RunConfig` is that configuration: the spec,
-the workspace and output folders, the run's token. Inside the task, `task_context` builds
+the workspace and output folders, the database URL, the run's token. Inside the task, `task_context` builds
 the `StageContext` — LLM clients bound to the task's own call budget and usage meter, the
 embedder — and the task returns its usage with its result. The flow adds those up in one
 `Ledger`: the only place calls are counted, whichever process made them.
@@ -39,6 +39,9 @@ class RunConfig(BaseModel):
     embedded_url: str | None = Field(default=None, description="Base URL of an embedded server the flow started "
                                                                 "(Dask: workers talk to the flow's server).")
     processes: int = Field(default=1, ge=1, description="Processes driving the endpoints at once (Dask workers).")
+    db_url: str | None = Field(default=None, description="Workspace database URL (--db / BENCHSMITH_DB); None: "
+                                                          "the SQLite file in the workspace. Carried so that work "
+                                                          "in another process opens the same database.")
 
     @property
     def spec_dir(self) -> Path:

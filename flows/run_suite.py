@@ -9,12 +9,12 @@ Prefect's API. Its task runner is in-process by default, or a Dask cluster
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -24,25 +24,30 @@ from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, tempor
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchsmith import progress
+from benchsmith import aio, progress
 from benchsmith.coverage import coverage_report
 from benchsmith.documents import Chunk, Corpus
+from benchsmith.embeddings import shared_embedder
 from benchsmith.errors import SpecError
 from benchsmith.flows import prefect_api
 from benchsmith.flows.build_suite import RunOutcome, build_suite, item_stages, set_stages
+from benchsmith.flows.evaluate_release import evaluate_release, record_evaluation
 from benchsmith.flows.ingest import ingest_task
 from benchsmith.flows.prefect_api import LocalPrefectAPI
 from benchsmith.flows.publish_reviewed import ReviewPublish, publish_run, save_run_reports
 from benchsmith.flows.run_context import RunConfig
+from benchsmith.flows.run_summary import release_artifact
 from benchsmith.fsutil import check_writable_folder
+from benchsmith.hub import HubPush, push_version
 from benchsmith.llm.endpoints import resolve_endpoint
 from benchsmith.llm.probe import probe_endpoints, raise_for_failures
 from benchsmith.publish import PublishResult, latest_verified_version, publish_version
 from benchsmith.records import Seed
+from benchsmith.refresh import RefreshPlan, build_spec, publish_release, source_window
 from benchsmith.review import enqueue
 from benchsmith.seeds import SeedLoadResult, SkippedSeed, load_seeds
 from benchsmith.spec import SuiteSpec, TaskRunnerName
-from benchsmith.store import Store
+from benchsmith.store import DB_ENV, Store
 from benchsmith.workspace_lock import LockInfo, workspace_lock
 
 
@@ -62,6 +67,10 @@ class RunReport(BaseModel):
     task_runner: str = "in_process"
     review: ReviewPublish | None = Field(default=None, description="With a `review:` section: what was queued, "
                                                                     "what waits, and what the gate published.")
+    held_back: PublishResult | None = Field(default=None, description="A refresh with `private: true`: the "
+                                                                      "version of the items held back.")
+    hub: HubPush | None = Field(default=None, description="With `publish.hub`: what the push to the Hugging Face "
+                                                         "Hub did (pushed, skipped without a token, failed).")
 
 
 T = TypeVar("T")
@@ -89,16 +98,29 @@ class SuiteRunResult(BaseModel):
     publish: PublishResult | None = None
     usage: dict[str, Any] = Field(default_factory=dict)
     models: dict[str, str] = Field(default_factory=dict)
+    held_back: PublishResult | None = None
+    hub: HubPush | None = None
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
 def publish_task(spec: SuiteSpec, outcome: RunOutcome, models: dict[str, str], usage: dict[str, Any],
                  new_version: bool, output_dir: Path | None, ignore_tampered: bool = False) -> PublishResult:
     """Write the version folder (atomically), or report that identical content is already published."""
+    window = source_window(spec, date.today())
     return publish_version(spec=spec, items=outcome.published, rejected=outcome.rejected, funnel=outcome.funnel,
                            models=models, usage=usage, stop_reason=outcome.stop_reason,
                            new_version=new_version, output_dir=output_dir, reports=outcome.reports,
-                           ignore_tampered=ignore_tampered)
+                           ignore_tampered=ignore_tampered,
+                           extra_manifest={"sources_window": window} if window else None)
+
+
+@task(name="publish-release", cache_policy=NO_CACHE, persist_result=False)
+def publish_release_task(spec: SuiteSpec, plan: RefreshPlan, outcome: RunOutcome, models: dict[str, str],
+                         usage: dict[str, Any], output_dir: Path) -> tuple[PublishResult, PublishResult | None]:
+    """A refresh's release: the public version (parent − retired + released + new) and the held-back one."""
+    return publish_release(spec=spec, plan=plan, items=outcome.published, rejected=outcome.rejected,
+                           funnel=outcome.funnel, models=models, usage=usage, stop_reason=outcome.stop_reason,
+                           reports=outcome.reports, output_dir=output_dir)
 
 
 def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | list[Chunk], Corpus | None]:
@@ -111,21 +133,42 @@ def _load_sources(run: RunConfig, skip_bad_seeds: bool) -> tuple[list[Seed] | li
 
 @flow(name="suite-run", log_prints=False, validate_parameters=False)
 async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: bool = False,
-                    distributed: bool = False, ignore_tampered: bool = False) -> Opaque[SuiteRunResult]:
-    """Build the suite and publish it (when anything survived)."""
+                    distributed: bool = False, ignore_tampered: bool = False,
+                    refresh: RefreshPlan | None = None, release_spec: SuiteSpec | None = None,
+                    ) -> Opaque[SuiteRunResult]:
+    """Build the suite and publish it (when anything survived).
+
+    With a `refresh` plan, `run.spec` is the release's build spec (`benchsmith.refresh.build_spec`)
+    and `release_spec` the suite's own: the new items join the parent's kept ones.
+    """
     sources, corpus = _load_sources(run, skip_bad_seeds)
     outcome, ledger = await build_suite(run, sources, corpus, distributed=distributed)
     if corpus is not None:
         outcome.reports["coverage"] = coverage_report(
             corpus.documents, corpus.skipped, corpus.chunks, outcome.published,
             outcome.published + outcome.rejected, failures=outcome.failures)
+    # With `solvers:`: the panel's figures on the release, before publishing, for its card.
+    pending = await evaluate_release(run, outcome, ledger, refresh, release_spec)
     usage, models = ledger.usage.snapshot(), run.models()
-    published = None
+    published = held_back = None
     # Under review the run publishes after queueing, with the workspace store (`run_suite`).
-    if outcome.published and not run.spec.review.enabled:
+    if refresh is not None and release_spec is not None:
+        if outcome.published or refresh.new_total == 0:
+            published, held_back = publish_release_task(release_spec, refresh, quote(outcome), models, usage,
+                                                        run.output_dir)
+    elif outcome.published and not run.spec.review.enabled:
         published = publish_task(run.spec, quote(outcome), models, usage, new_version, run.output_dir,
                                  ignore_tampered)
-    return Opaque(SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models))
+    record_evaluation(run, pending, published)
+    hub = (release_spec or run.spec).publish.hub
+    pushed = None
+    if hub is not None and published is not None and published.status == "published":
+        # After the commit point: a hub that is down costs the push, never the local version.
+        pushed = push_version(published.path, hub)
+        progress.sink().message(pushed.message)
+    await release_artifact(run.spec.suite, outcome, published, held_back)
+    return Opaque(SuiteRunResult(outcome=outcome, publish=published, usage=usage, models=models,
+                                 held_back=held_back, hub=pushed))
 
 
 def _dask_runner(spec: SuiteSpec, address: str | None) -> Any:
@@ -180,13 +223,17 @@ def _embedded_needed(spec: SuiteSpec) -> bool:
 def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_version: bool = False,
               skip_bad_seeds: bool = False, output_dir: Path | None = None,
               task_runner: TaskRunnerName | None = None, dask_address: str | None = None,
-              ignore_tampered: bool = False) -> RunReport:
+              ignore_tampered: bool = False, db_url: str | None = None,
+              refresh: RefreshPlan | None = None) -> RunReport:
     """Run a suite end to end and record it in the workspace database.
 
-    `task_runner`/`dask_address` override the spec's `execution` section. Raises the
+    `task_runner`/`dask_address` override the spec's `execution` section; `db_url` is the
+    workspace database (None: `$BENCHSMITH_DB`, else `<workspace>/workspace.db`). Raises the
     errors of its parts (SeedError, EndpointError, PublishError, ...) after recording the
     run as failed; a Ctrl-C records it as interrupted and stops the embedded server
-    before it propagates.
+    before it propagates. With a `refresh` plan (`benchsmith.refresh.plan_refresh`) the run
+    makes the release's new items and publishes the release (`flows.refresh.refresh_run`
+    plans and calls this).
     """
     from benchsmith.llm.embedded import shared_server, stop_shared_server
 
@@ -211,13 +258,16 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
         workspace.mkdir(parents=True, exist_ok=True)
         workspace = workspace.resolve()
         out_root = (output_dir or spec.publish.output_dir).resolve()
-        run = RunConfig(spec=spec, workspace=workspace, output_dir=out_root, run_token=uuid.uuid4().hex,
-                        processes=spec.execution.dask_workers if distributed and not address else 1)
+        run = RunConfig(spec=build_spec(spec, refresh) if refresh else spec, workspace=workspace,
+                        output_dir=out_root, run_token=uuid.uuid4().hex,
+                        processes=spec.execution.dask_workers if distributed and not address else 1,
+                        db_url=db_url or os.environ.get(DB_ENV) or None)
         def took_over(previous: LockInfo) -> None:
             progress.sink().message(f"taking over the workspace lock of {previous.describe()}, which is no longer "
                                     "running")
 
-        with workspace_lock(workspace, suite=spec.suite, on_takeover=took_over), Store.open(workspace) as store:
+        with workspace_lock(workspace, suite=spec.suite, on_takeover=took_over), \
+                Store.open(workspace, run.db_url) as store:
             for crashed in store.mark_crashed():
                 progress.sink().message(f"run {crashed} ended without recording an outcome: marked crashed")
             run_id = store.start_run(suite=spec.suite, spec_hash=spec.spec_hash(), spec_path=spec.source_path)
@@ -239,8 +289,9 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
                         if api_now:
                             env["PREFECT_API_URL"] = str(api_now)
                     with _environment(env):
-                        result = asyncio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
-                                                     distributed=distributed, ignore_tampered=ignore_tampered)).value
+                        result = aio.run(flow_fn(run, new_version=new_version, skip_bad_seeds=skip_bad_seeds,
+                                                     distributed=distributed, ignore_tampered=ignore_tampered,
+                                                     refresh=refresh, release_spec=spec if refresh else None)).value
                 review = _review_gate(store, run, run_id, result, new_version=new_version,
                                       ignore_tampered=ignore_tampered) if spec.review.enabled else None
             except KeyboardInterrupt:
@@ -262,7 +313,8 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
             api.stop()
     return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=result.usage, models=result.models,
                      skipped_seeds=seeds.skipped if seeds else [], seed_count=len(seeds.seeds) if seeds else 0,
-                     elapsed_s=time.monotonic() - started, task_runner=runner_name, review=review)
+                     elapsed_s=time.monotonic() - started, task_runner=runner_name, review=review,
+                     held_back=result.held_back, hub=result.hub)
 
 
 def _review_gate(store: Store, run: RunConfig, run_id: str, result: SuiteRunResult, *, new_version: bool,
@@ -271,7 +323,9 @@ def _review_gate(store: Store, run: RunConfig, run_id: str, result: SuiteRunResu
     outcome = result.outcome
     store.save_items(run_id, outcome.published + outcome.queued + outcome.rejected)
     audit = set(outcome.audit_ids)
-    added = enqueue(store, [*outcome.queued, *(it for it in outcome.published if it.id in audit)], run_id)
+    # The workspace embedder (its cache holds the vectors dedup computed): neighbours and clusters per entry.
+    added = enqueue(store, [*outcome.queued, *(it for it in outcome.published if it.id in audit)], run_id,
+                    embedder=shared_embedder(run.workspace / "embeddings"), seed=run.spec.random_seed)
     save_run_reports(run.workspace, run_id, outcome.reports)
     review = publish_run(store, run.spec, run_id, workspace=run.workspace, output_dir=run.output_dir,
                          models=result.models, usage=result.usage, funnel=outcome.funnel,

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real fake-OpenAI HTTP server and a stage context wired to it."""
+"""Shared fixtures: a real fake-OpenAI HTTP server and a stage context wired to it; the workspace
+database on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from collections.abc import Iterator  # noqa: E402
+import re  # noqa: E402
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,9 @@ from benchsmith.embeddings import Embedder
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import UsageMeter
 from benchsmith.stages import StageContext
+from benchsmith.store import DB_ENV
 from benchsmith.testing.fake_openai import FakeOpenAIServer
+from benchsmith.testing.postgres import FAST_SETTINGS, PostgresServer, PostgresUnavailable
 
 # Role defaults mirror the spec's (benchsmith.spec.LLMSpec): the judge samples greedily.
 _ROLE_PARAMS = {"judge": {"temperature": 0.0, "max_tokens": 256}}
@@ -93,3 +98,74 @@ def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
 def ctx(tmp_path: Path, embedder: Embedder) -> StageContext:
     """A stage context without LLM access, on that embedder."""
     return StageContext(workspace=tmp_path / "ws", embedder_factory=lambda: embedder)
+
+
+# -- the workspace database on both backends -------------------------------------------------
+#
+# A test runs once on SQLite and once on PostgreSQL when it asks for `db_url` (or `db_backend`),
+# as test_store and test_migrations do, or when its module is one of BOTH_DATABASES (the review
+# tests) and it uses `tmp_path` (every test that makes a workspace does). Those modules need no
+# edits: on the PostgreSQL pass BENCHSMITH_DB points at a fresh database, and `Store.open` (so
+# the app, the CLI and the flow, in this process or a child) uses it.
+# test_review_cli checks the `--db` default itself and test_review_browser drives Chromium
+# (slow): they run on SQLite only, as does test_review_locked (a SQLite file's write lock).
+
+BOTH_DATABASES = re.compile(r"^test_review_(?!cli$|browser$|locked$)\w+$")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    wanted = {"db_url", "db_backend"} & set(metafunc.fixturenames)
+    if not wanted and BOTH_DATABASES.match(module) and "tmp_path" in metafunc.fixturenames:
+        metafunc.fixturenames.append("db_backend")  # a fixture the test did not name: parametrize it anyway
+        wanted = {"db_backend"}
+    if wanted:
+        metafunc.parametrize("db_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (Debian's binaries, a temporary data folder, loopback)."""
+    try:
+        server = PostgresServer(settings=FAST_SETTINGS).start()
+    except PostgresUnavailable as err:
+        pytest.fail(f"these tests run on PostgreSQL too: {err}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped after it); its SQLAlchemy URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres_server.create_database(name)
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """"sqlite" or "postgresql" (parametrized by `pytest_generate_tests`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(db_backend: str, request: pytest.FixtureRequest) -> str | None:
+    """The workspace database URL to pass as `url=`/`--db`: None (the workspace's SQLite file) or PostgreSQL."""
+    if db_backend == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(autouse=True)
+def _workspace_db_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BENCHSMITH_DB from the caller's shell never leaks into a test; on the PostgreSQL pass it is set."""
+    monkeypatch.delenv(DB_ENV, raising=False)
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("db_backend") == "postgresql":
+        monkeypatch.setenv(DB_ENV, str(request.getfixturevalue("db_url")))

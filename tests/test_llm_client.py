@@ -146,9 +146,10 @@ def test_hang_times_out_and_is_retried(fake_llm, tmp_path: Path) -> None:
     assert client.usage.role("generator").retries == 1
 
 
-def test_persistent_hang_raises_timeout(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_persistent_hang_raises_timeout(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(hang_s=30)
-    client = make_client(fake_llm, tmp_path, timeout_s=0.3, max_retries=1)
+    client = make_client(fake_llm, tmp_path, timeout_s=0.3, max_retries=1, transport=transport)
     t0 = time.monotonic()
     with pytest.raises(LLMRequestError) as err:
         ask(client, "Anything")
@@ -205,9 +206,11 @@ def test_schema_mismatch_twice_raises_output_error(fake_llm, tmp_path: Path) -> 
     assert "9 is greater than the maximum of 5" in str(err.value)
 
 
-def test_unreachable_endpoint_raises_endpoint_error_quickly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_unreachable_endpoint_raises_endpoint_error_quickly(tmp_path: Path, transport: str) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=10, cache_dir=tmp_path / "cache")
+    client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=10, cache_dir=tmp_path / "cache",
+                       transport=transport)  # type: ignore[arg-type]
     t0 = time.monotonic()
     with pytest.raises(EndpointError) as err:
         ask(client, "Anyone there?")
@@ -269,13 +272,65 @@ def test_concurrency_is_bounded(fake_llm, tmp_path: Path) -> None:
     assert fake_llm.stats()["max_in_flight"] == 2
 
 
+def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
+    # The default transport: one aiohttp pool per endpoint and loop; 20 in flight, never more.
+    fake_llm.configure(latency_s=0.2)
+    client = make_client(fake_llm, tmp_path, concurrency=20)
+    assert client.transport == "aiohttp"
+
+    async def many() -> list[dict[str, Any]]:
+        shards = await client._openai()
+        assert len(shards.clients) == 1
+        return await asyncio.gather(*(client.complete_json([{"role": "user", "content": f"q{i}"}], SCHEMA)
+                                      for i in range(60)))
+
+    out = asyncio.run(many())
+    assert len(out) == 60 and all(set(SCHEMA["required"]) <= set(o) for o in out)
+    assert fake_llm.stats()["max_in_flight"] == 20 and fake_llm.stats()["requests"] == 60
+
+
+def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path) -> None:
+    # A server that accepts and closes at once: retried as a connection failure, then an EndpointError
+    # naming the cause (not a 'timeout', as aiohttp's own error mapping would call it).
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    stop = threading.Event()
+
+    def drop() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            conn.close()
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
+        client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=5, cache_dir=tmp_path / "cache")
+        with pytest.raises(EndpointError) as err:
+            ask(client, "Anyone there?")
+        assert "tried 4 times" in str(err.value) and "RemoteProtocolError" in str(err.value)
+    finally:
+        stop.set()
+        thread.join()
+        srv.close()
+
+
 def test_sharded_pool_fills_the_limit_and_balances(fake_llm, tmp_path: Path) -> None:
-    # 20 in flight over shards of 8 connections (3 shards): the limit is reached, never passed,
-    # and no shard ever holds more requests than its keep-alive connections.
+    # The httpx transport: 20 in flight over shards of 8 connections (3 shards): the limit is
+    # reached, never passed, and no shard ever holds more requests than its keep-alive connections.
     from benchsmith.llm import client as client_module
 
     fake_llm.configure(latency_s=0.2)
-    client = make_client(fake_llm, tmp_path, concurrency=20)
+    client = make_client(fake_llm, tmp_path, concurrency=20, transport="httpx")
     peaks: list[int] = []
 
     async def many() -> list[dict[str, Any]]:

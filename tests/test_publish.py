@@ -34,6 +34,7 @@ from benchsmith.publish import (
     publish_version,
     read_items,
     row_to_item,
+    strip_lifecycle,
     verify_version,
 )
 from benchsmith.records import Citation, Item, Lineage, Verdict
@@ -176,7 +177,8 @@ def test_publish_layout_and_load_dataset(tmp_path: Path) -> None:
     assert split.num_rows == len(ITEMS)
     assert [r["id"] for r in split] == [it.id for it in ITEMS]
     back = [row_to_item(r) for r in split]
-    assert back == ITEMS
+    assert strip_lifecycle(back) == ITEMS
+    assert {it.metadata["introduced_in"] for it in back} == {"2026.11"}
     first = split[0]
     assert first["lineage"]["generator"] == "evolve"
     assert json.loads(first["lineage"]["params"]) == {"temperature": 0.7, "variant": 1}
@@ -428,7 +430,7 @@ def test_concurrent_publishers_never_clobber_each_other(tmp_path: Path) -> None:
     versions = [r.version for _, r in results]
     assert len(set(versions)) == len(versions)
     for batch, res in results:  # each folder holds exactly what its own publisher wrote
-        assert read_items(res.path / "data" / "test.parquet") == batch
+        assert strip_lifecycle(read_items(res.path / "data" / "test.parquet")) == batch
         assert verify_version(res.path) == []
     assert sorted(list_versions(tmp_path / "demo")) == sorted(versions)
     assert not [p for p in (tmp_path / "demo").iterdir() if p.name.startswith(".tmp-")]

@@ -10,12 +10,12 @@ import typer
 from typer.testing import CliRunner
 
 import benchsmith.cli  # noqa: F401  (cli_review reuses its console and options)
-from benchsmith.cli_review import review_command, reviewers_app
+from benchsmith.cli_review import review_app, reviewers_app
 from benchsmith.review import open_review_store, verify_login
 
 app = typer.Typer()
 app.add_typer(reviewers_app, name="reviewers")
-app.command("review")(review_command)
+app.add_typer(review_app, name="review")
 runner = CliRunner()
 
 

@@ -14,7 +14,9 @@ from benchsmith.flows.publish_reviewed import publish_reviewed
 from benchsmith.flows.run_suite import run_suite
 from benchsmith.publish import REJECTED_PATH, read_items, verify_version
 from benchsmith.records import Item, Lineage, Verdict
-from benchsmith.review import QueueFilter, decide, list_entries, open_review_store
+from benchsmith.review import QueueFilter, decide, get_entry, list_entries, open_review_store
+from benchsmith.review.accounts import add_reviewer
+from benchsmith.review.conflicts import blind_pairs, resolve
 from benchsmith.review.routing import route, route_of
 from benchsmith.review.stats import review_stats, wilson_interval
 from benchsmith.spec import ReviewSpec
@@ -25,9 +27,10 @@ BORDERLINE = {"clarity": 4, "self_containedness": 4, "answerability": 4, "answer
 BAND = [3.5, 4.0]
 
 
-def _spec(tmp_path: Path, fake_llm: Any, gate: str, audit_share: float = 0.05) -> Any:
+def _spec(tmp_path: Path, fake_llm: Any, gate: str, audit_share: float = 0.05, double_share: float = 0.0) -> Any:
     return make_spec(tmp_path, fake_llm, target_items=6, canaries={"enabled": False},
-                     review={"enabled": True, "band": {"llm_judge": BAND}, "audit_share": audit_share, "gate": gate})
+                     review={"enabled": True, "band": {"llm_judge": BAND}, "audit_share": audit_share, "gate": gate,
+                             "double_share": double_share})
 
 
 def _judge_score(it: Item) -> float:
@@ -233,3 +236,48 @@ def test_publish_command_holds_back_then_publishes(tmp_path: Path, fake_llm: Any
     assert done.exit_code == 0, done.output
     assert "published version" in text and "1 rejected" in text and "wrong_answer: 1" in text
     assert not any(entries[0].item_id == it.id for it in report.outcome.published)
+
+
+@pytest.mark.usefixtures("prefect_local_api")
+def test_double_review_kappa_and_neighbours_reach_the_card(tmp_path: Path, fake_llm: Any) -> None:
+    fake_llm.add_rule(match=JUDGE, response=BORDERLINE, times=4)
+    spec = _spec(tmp_path, fake_llm, "all", audit_share=0.0, double_share=0.5)
+    ws = tmp_path / "ws"
+    report = run_suite(spec, workspace=ws)
+    assert report.review is not None and report.review.held_back
+    store = open_review_store(ws)
+    try:
+        entries = list_entries(store, QueueFilter(suite=spec.suite), per_page=100).entries
+        doubles = [e for e in entries if e.reviews_needed == 2]
+        assert len(doubles) == -(-len(entries) // 2)  # ceil(0.5 * queued)
+        # Neighbours and the cluster were stored at enqueue time, from the run's own items.
+        run_ids = {it.id for it in store.items_for_run(report.run_id)}
+        assert all(e.neighbours and e.cluster for e in entries)
+        assert all({n["id"] for n in e.neighbours} <= run_ids - {e.item_id} for e in entries)
+        for e in entries:
+            decide(store, e.id, "alice", "accept", e.version)
+        held = publish_reviewed(ws, spec.suite)
+        assert held.held_back and held.waiting == len(doubles)  # a double-review item needs a second reviewer
+        # With fewer than two accounts the gate could never open: the publish says what to do.
+        assert any("second, blind review" in n and "double_share: 0" in n for n in held.notes)
+        add_reviewer(store, "alice", "a-long-password")
+        add_reviewer(store, "bob", "another-long-password")
+        assert not any("second, blind review" in n for n in publish_reviewed(ws, spec.suite).notes)
+        for i, e in enumerate(doubles):
+            now = get_entry(store, e.item_id)
+            if i == 0:  # one disagreement: a conflict, resolved by an admin keeping alice's accept
+                conflict = decide(store, e.id, "bob", "reject", now.version, reason_code="ambiguous")
+                assert conflict.status == "conflict"
+                [alices] = [d for d in blind_pairs(store, [e.id])[e.id] if d.reviewer == "alice"]
+                resolve(store, e.id, "root", conflict.version, pick=alices.id)
+            else:
+                decide(store, e.id, "bob", "accept", now.version)
+    finally:
+        store.close()
+    done = publish_reviewed(ws, spec.suite)
+    assert done.publish is not None and done.publish.status == "published"
+    stats = json.loads((done.publish.path / "manifest.json").read_text())["reports"]["review"]
+    assert stats["double_reviewed"] == len(doubles) and stats["conflicts"] == 1
+    assert set(stats["kappa_pairs"]) == {"alice / bob"} and stats["kappa_method"] == "fleiss"
+    card = (done.publish.path / "README.md").read_text()
+    assert "reviewed twice, blind" in card and "Cohen's kappa alice / bob" in card

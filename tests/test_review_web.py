@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from benchsmith.embeddings import Embedder
 from benchsmith.review import add_reviewer, enqueue, get_entry, list_entries, open_review_store
 from benchsmith.review.db import AuditRow, DecisionRow
 from benchsmith.review.testing import ReviewServer, sample_items
@@ -54,7 +55,7 @@ def form_of(page: httpx.Response, form_id: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
+def app(tmp_path: Path, embedder: Embedder) -> Iterator[App]:
     ws = tmp_path / "ws"
     store = open_review_store(ws)
     run = store.start_run(suite="demo", spec_hash="h", run_id="run-1")
@@ -62,7 +63,8 @@ def app(tmp_path: Path) -> Iterator[App]:
     enqueue(store, items, run)
     add_reviewer(store, "alice", PASSWORDS["alice"], "admin")
     add_reviewer(store, "bob", PASSWORDS["bob"], "reviewer")
-    with ReviewServer(ws) as server:
+    embedder.encode(["load the model before the first request"])  # `benchsmith review` warms it at start
+    with ReviewServer(ws, embedder_factory=lambda: embedder) as server:  # edits are re-checked with it
         yield App(server.url, store, [it.id for it in items])
     store.close()
 
@@ -164,12 +166,12 @@ def test_accept_reject_edit_and_bulk_over_http(app: App) -> None:
 
     other = app.item_ids[3]
     page = c.get(f"/items/{other}")
-    r = c.post(f"/items/{other}/decide", data={**form_of(page, "edit-form"), "prompt": "A clearer question?",
+    r = c.post(f"/items/{other}/decide", data={**form_of(page, "edit-form"), "prompt": "What is a clearer question?",
                                                "reference_answer": "16.9 minutes", "comment": "wording"})
     assert r.status_code == 303
     entry = get_entry(app.store, other)
-    assert entry.status == "edited" and entry.edited_item and entry.edited_item.prompt == "A clearer question?"
-    assert "A clearer question?" in c.get(f"/items/{other}").text
+    assert entry.status == "edited" and entry.edited_item and entry.edited_item.prompt == "What is a clearer question?"
+    assert "What is a clearer question?" in c.get(f"/items/{other}").text
 
     queue = c.get("/queue")
     boxes = re.findall(r'name="entry" value="(\d+:\d+)"', queue.text)

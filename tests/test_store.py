@@ -1,16 +1,21 @@
-"""The workspace database on a real SQLite file: run lifecycle and item round-trips."""
+"""The workspace database on a real SQLite file and a real PostgreSQL server: run lifecycle and item round-trips.
+
+Tests that take the `store` (or `db_url`) fixture run on both databases (see conftest).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from benchsmith.funnel import Funnel
+from benchsmith.process import free_port
 from benchsmith.records import Citation, Item, Lineage, Verdict
-from benchsmith.store import DB_FILENAME, Store, StoreError
+from benchsmith.store import DB_ENV, DB_FILENAME, Store, StoreError
 
 
 def make_item(n: int, *, passed: bool = True) -> Item:
@@ -33,8 +38,8 @@ def make_item(n: int, *, passed: bool = True) -> Item:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "ws")
+def store(tmp_path: Path, db_url: str | None) -> Iterator[Store]:
+    s = Store.open(tmp_path / "ws", db_url)
     yield s
     s.close()
 
@@ -145,12 +150,82 @@ def test_same_item_in_two_runs(store: Store) -> None:
     assert store.items_for_run(r2, passed=True) == []
 
 
-def test_data_survives_reopening(tmp_path: Path) -> None:
-    with Store.open(tmp_path) as s:
+def test_data_survives_reopening(tmp_path: Path, db_url: str | None) -> None:
+    with Store.open(tmp_path, db_url) as s:
         run_id = s.start_run(suite="demo", spec_hash="h")
         s.save_items(run_id, [make_item(5)])
         s.finish_run(run_id, "interrupted", stop_reason="keyboard_interrupt")
-    with Store(f"sqlite:///{tmp_path / DB_FILENAME}") as s:  # the same file through an explicit URL
+    # The same database again: the SQLite file through an explicit URL, or the same PostgreSQL URL.
+    with Store(db_url or f"sqlite:///{tmp_path / DB_FILENAME}") as s:
         run = s.latest_run("demo")
         assert run is not None and run.status == "interrupted"
         assert s.items_for_run(run.id) == [make_item(5)]
+
+
+def test_large_unicode_items_and_many_rows_round_trip(store: Store) -> None:
+    """JSON columns keep long, non-ASCII text and nested values exactly; batches past 500 ids work."""
+    run_id = store.start_run(suite="demo", spec_hash="h")
+    big = make_item(7).model_copy(update={"prompt": "Größe ≈ 10 µm — " + "ü" * 30_000,
+                                          "metadata": {"nested": {"list": [1, 2.5, None, "€"]}, "emoji": "🧪"}})
+    items = [big, *(make_item(n) for n in range(1000, 1700))]
+    assert store.save_items(run_id, items) == 701
+    back = store.items_for_run(run_id)
+    assert back[0] == big and len(back) == 701
+    assert [it.id for it in back] == [it.id for it in items]  # save order kept
+
+
+def test_timestamps_come_back_in_utc(store: Store) -> None:
+    run_id = store.start_run(suite="demo", spec_hash="h")
+    store.finish_run(run_id, "succeeded")
+    run = store.run(run_id)
+    assert run.started_at.utcoffset() is not None and run.started_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    assert run.finished_at is not None and run.finished_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    assert (run.finished_at - run.started_at).total_seconds() < 60  # both written as UTC, not local time
+
+
+def test_postgres_url_without_a_driver_uses_psycopg(pg_url: str) -> None:
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with Store(plain) as s:
+        assert s.engine.dialect.driver == "psycopg"
+        s.start_run(suite="demo", spec_hash="h", run_id="r1")
+    with Store(pg_url) as s:
+        assert s.run("r1").suite == "demo"
+
+
+def test_benchsmith_db_is_the_default_url(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DB_ENV, pg_url)
+    with Store.open(tmp_path / "ws") as s:
+        s.start_run(suite="demo", spec_hash="h", run_id="r1")
+    assert not (tmp_path / "ws" / DB_FILENAME).exists()  # nothing went to the workspace's SQLite file
+    monkeypatch.delenv(DB_ENV)
+    with Store(pg_url) as s:
+        assert s.run("r1").suite == "demo"
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    port = free_port()  # nothing listens there
+    with pytest.raises(StoreError, match=rf"cannot open the database postgresql\+psycopg://bench:\*\*\*@127.0.0.1:{port}/x"):
+        Store(f"postgresql+psycopg://bench:secret@127.0.0.1:{port}/x")
+
+
+def test_commands_open_the_database_given_by_db(tmp_path: Path, pg_url: str) -> None:
+    """`--db` (every command that opens the store has it) reaches PostgreSQL; a bad URL is a clean error."""
+    from typer.testing import CliRunner
+
+    from benchsmith.cli import app
+    from benchsmith.review import list_reviewers
+
+    runner = CliRunner()
+    ws = str(tmp_path / "ws")
+    r = runner.invoke(app, ["reviewers", "add", "alice", "--password-stdin", "-w", ws, "--db", pg_url],
+                      input="alice-password\n")
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "ws" / DB_FILENAME).exists()
+    with Store(pg_url) as s:
+        assert [rv.name for rv in list_reviewers(s)] == ["alice"]
+    r = runner.invoke(app, ["reviewers", "list", "-w", ws], env={DB_ENV: pg_url})
+    assert r.exit_code == 0 and "alice" in r.output
+    r = runner.invoke(app, ["publish", "demo", "-w", ws, "--db", pg_url])
+    assert r.exit_code == 2 and "no succeeded run" in r.output  # it looked in PostgreSQL's (empty) runs
+    r = runner.invoke(app, ["reviewers", "list", "-w", ws, "--db", "nonsense://"])
+    assert r.exit_code == 2 and "error:" in r.output and "nonsense" in r.output

@@ -33,6 +33,7 @@ from benchsmith.publish import (
     publish_version,
     published_versions,
     read_items,
+    strip_lifecycle,
     verify_version,
     version_problems,
 )
@@ -216,7 +217,7 @@ def test_tampered_latest_version_stops_publishing(history: Path, tamper: str) ->
     assert any(p.startswith(f"{rel}: {what}") for p in res.manifest["skipped_tampered"]["2026.11.1"])
     assert json.loads((res.path / "manifest.json").read_text(encoding="utf-8")) == res.manifest
     assert verify_version(res.path) == []
-    assert read_items(res.path / "data" / "test.parquet") == NEXT
+    assert strip_lifecycle(read_items(res.path / "data" / "test.parquet")) == NEXT
     log = (res.path / "CHANGELOG.md").read_text(encoding="utf-8")
     assert [line.split()[1] for line in log.splitlines() if line.startswith("## ")] == ["2026.11.2", "2026.11"]
     entry = log.split("## 2026.11 ")[0]

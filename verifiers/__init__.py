@@ -17,7 +17,9 @@ from benchsmith.verifiers import (
                        novelty,
                        rules,
                        self_contained,
+                       solver_panel,
 )
 
 __all__ = ["answer_check", "answerability", "contamination", "dedup", "grounding", "judge", "mcq", "minhash",
-           "novelty", "rules", "self_contained"]
+           "novelty", "rules", "self_contained",
+           "solver_panel"]

@@ -15,6 +15,13 @@ meaningless. See `NoveltyIndex`.
 
 Set the stage's `suite`/`output_dir`, or let the flow pass them in `ctx.suite`
 and `ctx.output_dir`.
+
+With rotation (a `refresh:` suite) items leave the suite: every earlier version stays a
+source, so a retired item can never come back (an exact copy is dropped as
+`retired_item_returns`, a rephrasing as `seen_in_earlier_version`), and so do the held-back
+versions under `outputs/<suite>-private/`. An item that is still live in the latest version
+and carries the `introduced_in` a publish gave it is a kept item, not a candidate: it passes
+(`kept: true`) instead of being found as its own duplicate.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ class NoveltyConfig(StageConfig):
     output_dir: Path | None = Field(default=None, description="Root of published suites "
                                                               "(default: ctx.output_dir, else 'outputs').")
     versions: bool = Field(default=True, description="Check earlier published versions of the suite.")
+    held_back: bool = Field(default=True, description="Also check the suite's held-back versions "
+                                                      "(outputs/<suite>-private/, a refresh with `private: true`).")
     corpora: list[ReferenceSource] = Field(
         default_factory=list, description="Extra corpora to check against, in the shape of contamination's "
                                           "`references` (a path or built-in name, its fields, id field, name).")
@@ -92,14 +101,16 @@ class Source:
     corpus: ReferenceSource | None = None
 
 
-def version_sources(suite_dir: Path, *, skipped: dict[str, list[str]] | None = None) -> list[Source]:
+def version_sources(suite_dir: Path, *, skipped: dict[str, list[str]] | None = None,
+                    prefix: str = "") -> list[Source]:
     """Every published version of a suite, oldest first, fingerprinted by its data file's sha256.
 
     A version that no longer matches its manifest.json (a file changed, removed or added,
     the manifest gone: see `benchsmith.publish.version_problems`) is left out, since its
     rows are not what was published and its manifest's fingerprint would vouch for the
     wrong content; its problems go into `skipped` ({version: ['<file>: <what is wrong>']})
-    when given. Publishing still refuses to build on a tampered latest version.
+    when given. Publishing still refuses to build on a tampered latest version. `prefix`
+    goes before the version name in each key and label (`private/` for held-back versions).
     """
     from benchsmith.publish import published_versions, read_manifest, sha256_file, version_problems
     from benchsmith.versioning import list_versions
@@ -120,7 +131,8 @@ def version_sources(suite_dir: Path, *, skipped: dict[str, list[str]] | None = N
         if not data.is_file():
             continue
         digest = (manifest.get("files") or {}).get(rel, {}).get("sha256") or sha256_file(data)
-        found.append(Source(key=f"version:{name}", kind="version", label=name, fingerprint=digest, path=data))
+        found.append(Source(key=f"version:{prefix}{name}", kind="version", label=f"{prefix}{name}",
+                            fingerprint=digest, path=data))
     return found
 
 
@@ -442,6 +454,15 @@ class Novelty(Verifier):
             output_dir = Path(cfg.output_dir or ctx.output_dir or "outputs")
             self.skipped_versions = {}
             found += version_sources(output_dir / str(suite), skipped=self.skipped_versions)
+            if cfg.held_back:
+                from benchsmith.releases import orphaned_held_back, private_suite
+
+                # A held-back version whose release never went public belongs to no release: the rerun of
+                # that release would otherwise find its own new items "seen" there.
+                orphans = {f"private/{name}" for name in orphaned_held_back(output_dir, str(suite))}
+                found += [s for s in version_sources(output_dir / private_suite(str(suite)),
+                                                     skipped=self.skipped_versions, prefix="private/")
+                          if s.label not in orphans]
             for name, problems in self.skipped_versions.items():
                 _warn_once(f"novelty: version {name} of suite {suite!r} no longer matches its manifest.json and is "
                            f"not compared against (new items may repeat it): {'; '.join(problems)}")
@@ -468,10 +489,23 @@ class Novelty(Verifier):
         index = self.index(name, ctx)
         self.last_sync = index.sync(sources, ctx.embedder.encode)
         labels = {s.key: (s.kind, s.label) for s in sources}
+        published = [s.key for s in sources if s.kind == "version" and not s.label.startswith("private/")]
+        live_key = published[-1] if published else None  # sources come oldest first
+        rows = index._rows or []
+        live = {i for key, i in rows if key == live_key}
+        version_keys = {s.key for s in sources if s.kind == "version"}
+        earlier = {i: key for key, i in rows if key in version_keys}
         sims, matches = index.nearest(ctx.embedder.encode([item_text(it, self.config.fields) for it in items]))
         verdicts = []
-        for sim, match in zip(sims.tolist(), matches):
+        for it, sim, match in zip(items, sims.tolist(), matches):
             score = round(float(sim), 6)
+            if it.id in live and it.metadata.get("introduced_in"):
+                verdicts.append(self.verdict(True, score=score, kept=True))
+                continue
+            if it.id in earlier and it.id not in live:
+                verdicts.append(self.verdict(False, score=1.0, reason="retired_item_returns",
+                                             version=labels[earlier[it.id]][1], matched_id=it.id, similarity=1.0))
+                continue
             if match is None or sim < self.config.threshold:
                 verdicts.append(self.verdict(True, score=score))
                 continue

@@ -200,6 +200,7 @@ def ingest_folder(source: DocumentSource, folder: Path, *, progress: ProgressSin
     if progress is not None:
         progress.plan(PROGRESS_STAGE, len(files))
     result = IngestResult()
+    min_date = source.min_date_on()  # a relative min_date ("-60d") counts from today; runs resolve it earlier
     seen: dict[str, str] = {}
     for path in files:
         rel = path.relative_to(folder).as_posix()
@@ -211,9 +212,9 @@ def ingest_folder(source: DocumentSource, folder: Path, *, progress: ProgressSin
                 raise SkipFile("duplicate", f"same bytes as {seen[digest]} (ingested once)")
             seen[digest] = rel
             doc = convert_file(path, rel, digest)
-            if source.min_date is not None and doc.date is not None and doc.date < source.min_date:
+            if min_date is not None and doc.date is not None and doc.date < min_date:
                 raise SkipFile("too_old", f"dated {doc.date.isoformat()} ({doc.metadata['date_source']}), "
-                                          f"before min_date {source.min_date.isoformat()}")
+                                          f"before min_date {min_date.isoformat()}")
             result.documents.append(doc)
         except SkipFile as skip:
             result.skipped.append(SkippedDocument(path=rel, reason=skip.reason, detail=skip.detail))

@@ -41,6 +41,19 @@ log = logging.getLogger("benchsmith.llm")
 _HX = sys.modules[next(c for c in openai.DefaultAsyncHttpxClient.__mro__
                        if c.__name__ == "AsyncClient").__module__.split(".")[0]]
 
+HttpTransport = Literal["aiohttp", "httpx"]
+"""What carries AsyncOpenAI's requests. 'aiohttp': one aiohttp connection pool
+(`benchsmith.llm.transport`), less than half the client CPU per call of 'httpx': httpx's
+own pool (httpcore), split into shards (`_PoolShards`). The default is 'aiohttp' when it
+is installed (it is a dependency), else 'httpx'."""
+
+try:
+    from benchsmith.llm.transport import AiohttpTransport
+except ImportError:  # aiohttp missing: httpx's own pool
+    AiohttpTransport = None  # type: ignore[assignment,misc]
+
+DEFAULT_TRANSPORT: HttpTransport = "aiohttp" if AiohttpTransport is not None else "httpx"
+
 ResponseFormatStyle = Literal["json_schema", "json_object_schema"]
 """How the schema is sent. 'json_schema': OpenAI's structured outputs (OpenAI, vLLM,
 Ollama). 'json_object_schema': `{"type": "json_object", "schema": ...}`, the only form
@@ -286,12 +299,13 @@ class _PoolShards:
 
 
 _Pool = tuple[_PoolShards, AsyncGenerator[None, None]]
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, float, int], _Pool]] = (
+_PoolKey = tuple[str, str, float, int, str]
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_PoolKey, _Pool]] = (
     weakref.WeakKeyDictionary())
 _pools_lock = threading.Lock()
 
 
-async def _close_when_loop_ends(loop: asyncio.AbstractEventLoop, key: tuple[str, str, float, int],
+async def _close_when_loop_ends(loop: asyncio.AbstractEventLoop, key: _PoolKey,
                                 shards: _PoolShards) -> AsyncGenerator[None, None]:
     """A suspended async generator whose clean-up closes the pool.
 
@@ -320,7 +334,7 @@ class LLMClient:
                  response_format_style: ResponseFormatStyle = "json_schema",
                  backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
                  limiter: ConcurrencyLimiter | None = None, breaker_after: int = 8,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, transport: HttpTransport | None = None) -> None:
         """
         Args beyond the obvious:
             cache_dir: folder of the on-disk answer cache; None disables caching.
@@ -337,6 +351,8 @@ class LLMClient:
                 their retries (timeouts, one 5xx status, 429, 408); 0 disables.
             breaker: share one `CircuitBreaker` between clients of the same endpoint
                 (`breaker_after` is then ignored); default: a private one.
+            transport: what carries the requests (see `HttpTransport`); default
+                `DEFAULT_TRANSPORT`.
         """
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -344,6 +360,12 @@ class LLMClient:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         if breaker_after < 0:
             raise ValueError(f"breaker_after must be >= 0 (0 disables), got {breaker_after}")
+        transport = transport or DEFAULT_TRANSPORT
+        if transport == "aiohttp" and AiohttpTransport is None:
+            raise ValueError("transport 'aiohttp' needs the aiohttp package (pip install aiohttp)")
+        if transport not in ("aiohttp", "httpx"):
+            raise ValueError(f"transport must be 'aiohttp' or 'httpx', got {transport!r}")
+        self.transport: HttpTransport = transport
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.role = role
@@ -366,8 +388,8 @@ class LLMClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _pool_key(self) -> tuple[str, str, float, int]:
-        return (self.base_url, self._api_key, self.timeout_s, self.limiter.limit)
+    def _pool_key(self) -> _PoolKey:
+        return (self.base_url, self._api_key, self.timeout_s, self.limiter.limit, self.transport)
 
     async def _openai(self) -> _PoolShards:
         """This event loop's AsyncOpenAI clients for the endpoint, with connection pools sized for the concurrency.
@@ -376,7 +398,8 @@ class LLMClient:
         timeout and limit: the tasks of a run each build their own clients (budget and
         usage are per task), and one pool per task would pile up idle keep-alive
         connections at the endpoint (and reconnect for every task). The connections are
-        split over shards of `_SHARD_CONNECTIONS` (see `_PoolShards`).
+        split over shards of `_SHARD_CONNECTIONS` (see `_PoolShards`), or held by one
+        aiohttp pool (transport 'aiohttp', which has no such walk).
         """
         loop = asyncio.get_running_loop()
         key = self._pool_key()
@@ -387,9 +410,20 @@ class LLMClient:
         if entry is not None:
             return entry[0]
         n = self.limiter.limit
+        timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
+        if self.transport == "aiohttp":
+            # Keep-alive for every request in flight, and headroom for connections being torn down.
+            # The CA bundle httpx would use (certifi), so that both transports trust the same servers.
+            tls_context = (_HX.create_ssl_context() if self.base_url.startswith("https:")
+                           and hasattr(_HX, "create_ssl_context") else None)
+            http = openai.DefaultAsyncHttpxClient(
+                transport=AiohttpTransport(max_connections=max(2 * n, 100), keepalive_expiry=30.0,
+                                           ssl_context=tls_context),
+                timeout=timeout)
+            return await self._register(loop, key, [openai.AsyncOpenAI(
+                base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=timeout, http_client=http)])
         k = -(-n // _SHARD_CONNECTIONS)
         per = -(-n // k)
-        timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
         # One TLS context for all shards (building one loads the CA bundle: ~5 ms each).
         tls: dict[str, Any] = {}
         if k > 1 and hasattr(_HX, "create_ssl_context"):
@@ -404,10 +438,17 @@ class LLMClient:
                 timeout=timeout, **tls)
             clients.append(openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
                                               timeout=timeout, http_client=http))
+        return await self._register(loop, key, clients)
+
+    @staticmethod
+    async def _register(loop: asyncio.AbstractEventLoop, key: _PoolKey,
+                        clients: list[openai.AsyncOpenAI]) -> _PoolShards:
+        """Keep `clients` as this loop's pool for `key` until the loop ends (no await since the lookup)."""
         shards = _PoolShards(clients)
         closer = _close_when_loop_ends(loop, key, shards)
         await closer.__anext__()
-        pools[key] = (shards, closer)
+        with _pools_lock:
+            _pools.setdefault(loop, {})[key] = (shards, closer)
         return shards
 
     async def aclose(self) -> None:

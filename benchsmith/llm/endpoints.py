@@ -114,6 +114,18 @@ def shared_breaker(scope: str, base_url: str, after: int) -> CircuitBreaker:
         return breaker
 
 
+def reset_breakers(scope: str, base_url: str | None = None) -> int:
+    """Close the open breakers of `scope` (one endpoint's, or all): a task retried after a pause
+    (`execution.retries`) sends again instead of failing on the breaker its last attempt opened.
+    Returns how many were open."""
+    with _breakers_lock:
+        found = [b for (s, url, _), b in _breakers.items() if s == scope and base_url in (None, url)]
+    opened = sum(1 for b in found if b.open_error is not None)
+    for b in found:
+        b.reset()
+    return opened
+
+
 EmbeddedFactory = Callable[[], tuple[str, str]]
 """Starts (once) the embedded server and returns its (base_url, model)."""
 

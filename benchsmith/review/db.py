@@ -33,6 +33,10 @@ ROLES: tuple[str, ...] = ("reviewer", "admin")
 EntryStatus = Literal["pending", "accepted", "rejected", "edited", "conflict"]
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited", "conflict")
 DecisionKind = Literal["accept", "reject", "edit"]
+Phase = Literal["review", "blind", "resolution"]
+PHASES: tuple[str, ...] = ("review", "blind", "resolution")
+"""Why a decision was made: the one review of a single-review entry, one of the two blind reviews
+of a double-review entry, or an admin's resolution of a conflict between those two."""
 
 
 class ReviewerRow(Base):
@@ -56,6 +60,13 @@ class QueueEntryRow(Base):
     filters and sorts on indexed columns instead of parsing JSON. `version` is bumped by
     every change (optimistic concurrency); `claimed_by`/`claimed_until` is the lease that
     keeps two reviewers from being handed the same item.
+
+    Double review: `reviews_needed` is 2 for the share of entries the spec's `double_share`
+    picked. The first blind decision only sets `first_reviewer` (the entry stays pending,
+    with no decided_by and no edited item, so the second reviewer sees nothing of it); the
+    second decides it, or turns it into a `conflict` an admin resolves. `cluster` and
+    `neighbours` (nearest items of the suite, with cosine similarity) are computed at
+    enqueue time so the pages stay fast.
     """
 
     __tablename__ = "review_queue"
@@ -77,6 +88,10 @@ class QueueEntryRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    reviews_needed: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 2: blind double review
+    first_reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)  # first of the two blind reviews
+    cluster: Mapped[str | None] = mapped_column(String(200), nullable=True)  # embedding cluster of the run's pool
+    neighbours: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # [{id, similarity, prompt}]
 
     __table_args__ = (
         UniqueConstraint("suite", "item_id", name="uq_review_queue_suite_item"),
@@ -87,6 +102,7 @@ class QueueEntryRow(Base):
         Index("ix_review_queue_generator", "generator", "status"),
         Index("ix_review_queue_decided_by", "decided_by", "status"),
         Index("ix_review_queue_score", "score"),
+        Index("ix_review_queue_cluster", "cluster", "status"),
     )
 
 
@@ -119,6 +135,8 @@ class DecisionRow(Base):
     diff: Mapped[str | None] = mapped_column(Text, nullable=True)
     entry_version: Mapped[int] = mapped_column(Integer)  # the version the reviewer saw
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    phase: Mapped[str] = mapped_column(String(16), default="review", server_default="review")  # PHASES
+    origin: Mapped[str] = mapped_column(String(200), default="web", server_default="web")  # web, bulk, import:<file>
 
     __table_args__ = (
         Index("ix_review_decisions_entry", "entry_id", "created_at"),

@@ -18,6 +18,8 @@ from benchsmith.spec import ReviewSpec
 
 ROUTE_KEY = "review_route"
 """Item metadata key saying why an item went to the queue: 'band:<stage>', 'flagged:<stage>' or 'audit'."""
+DOUBLE_KEY = "review_double"
+"""Item metadata key marking an item for blind double review (two different reviewers decide it)."""
 
 
 @dataclass
@@ -72,7 +74,8 @@ def route(selected: Sequence[Item], dropped: Sequence[Item], review: ReviewSpec,
     auto-accepted. A dropped item is queued when every stage that dropped it is a
     `route_drops` stage or dropped it with a score in its band; otherwise it stays rejected.
     `audit_share` of the auto-accepted items (rounded up, seeded) is queued as well, and stays
-    auto-accepted until a reviewer says otherwise.
+    auto-accepted until a reviewer says otherwise. `double_share` of everything queued (rounded
+    up, seeded) is marked for blind double review (`DOUBLE_KEY`).
     """
     out = RoutingResult()
     if not review.enabled:
@@ -100,7 +103,29 @@ def route(selected: Sequence[Item], dropped: Sequence[Item], review: ReviewSpec,
         out.auto_accepted = [_mark(it, "audit", "auto_accepted") if it.id in picked else it
                              for it in out.auto_accepted]
         out.audit = [it for it in out.auto_accepted if it.id in picked]
+    _pick_double(out, review.double_share, random_seed)
     return out
+
+
+def _pick_double(out: RoutingResult, share: float, random_seed: int) -> None:
+    """Mark `share` of everything queued (audit included; rounded up, seeded) for blind double review."""
+    queued = out.to_enqueue
+    if share <= 0 or not queued:
+        return
+    n = min(len(queued), math.ceil(share * len(queued) - 1e-9))
+    rng = random.Random(f"{random_seed}|review-double")
+    picked = set(rng.sample(sorted(it.id for it in queued), n))
+
+    def mark(items: list[Item]) -> list[Item]:
+        return [it.model_copy(update={"metadata": {**it.metadata, DOUBLE_KEY: True}}) if it.id in picked else it
+                for it in items]
+
+    out.queued, out.audit, out.auto_accepted = mark(out.queued), mark(out.audit), mark(out.auto_accepted)
+
+
+def needs_double(item: Item) -> bool:
+    """Whether routing picked the item for blind double review."""
+    return bool(item.metadata.get(DOUBLE_KEY))
 
 
 def route_of(item: Item) -> str | None:

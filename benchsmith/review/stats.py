@@ -62,8 +62,15 @@ class ReviewStats(BaseModel):
     rejected: int = 0
     acceptance_rate: float | None = Field(default=None, description="(accepted + edited) / reviewed.")
     reject_reasons: dict[str, int] = Field(default_factory=dict, description="Reason code → rejections.")
-    kappa: float | None = Field(default=None, description="Cohen's kappa between reviewers (None: no item was "
-                                                          "reviewed twice).")
+    kappa: float | None = Field(default=None, description="Overall agreement of the blind double reviews: Fleiss' "
+                                                          "kappa over every double-reviewed item (None: no item "
+                                                          "was reviewed twice, or kappa is undefined).")
+    kappa_method: str = Field(default="fleiss", description="How `kappa` is computed.")
+    kappa_pairs: dict[str, float | None] = Field(
+        default_factory=dict, description="Cohen's kappa per reviewer pair ('alice / bob'), over the items both "
+                                          "reviewed blind (None: undefined, e.g. both always accepted).")
+    double_reviewed: int = Field(default=0, description="Items two reviewers decided blind.")
+    conflicts: int = Field(default=0, description="Double-reviewed items whose reviews disagreed (resolved or not).")
     audit: AuditEstimate
     carried_in: int = Field(default=0, description="Items of earlier runs decided since and published now.")
 
@@ -74,12 +81,18 @@ class ReviewStats(BaseModel):
             "accepted / edited / rejected": f"{self.accepted} / {self.edited} / {self.rejected}",
             "acceptance rate": "n/a" if self.acceptance_rate is None else f"{self.acceptance_rate:.1%}",
             "reject reasons": ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items())) or "none",
-            "Cohen's kappa": "n/a (no item reviewed twice)" if self.kappa is None else round(self.kappa, 3),
+            "reviewed twice, blind": self.double_reviewed,
+            "reviewer agreement (Fleiss' kappa)": ("n/a (no item reviewed twice)" if not self.double_reviewed
+                                                   else "undefined" if self.kappa is None else round(self.kappa, 3)),
             "audit sample (decided / sampled)": f"{self.audit.decided} / {self.audit.sampled}",
         }
         if self.audit.quality is not None and self.audit.ci95 is not None:
             facts["auto-accepted quality (audit, 95% Wilson)"] = (
                 f"{self.audit.quality:.1%} [{self.audit.ci95.low:.1%}, {self.audit.ci95.high:.1%}]")
+        for pair, k in sorted(self.kappa_pairs.items()):
+            facts[f"Cohen's kappa {pair}"] = "undefined" if k is None else round(k, 3)
+        if self.double_reviewed:
+            facts["double-review conflicts"] = self.conflicts
         if self.carried_in:
             facts["decided since an earlier run"] = self.carried_in
         warnings = [f"{self.pending} queued item(s) were still undecided when this version was published"] \
@@ -89,7 +102,9 @@ class ReviewStats(BaseModel):
 
 
 def review_stats(statuses: Mapping[str, str], audit_ids: Iterable[str], reject_reasons: Iterable[str | None],
-                 *, carried_in: int = 0, kappa: float | None = None) -> ReviewStats:
+                 *, carried_in: int = 0, kappa: float | None = None,
+                 kappa_pairs: Mapping[str, float | None] | None = None, double_reviewed: int = 0,
+                 conflicts: int = 0) -> ReviewStats:
     """Stats from each queued item's status (item id → pending/accepted/edited/rejected/conflict),
     which of them are the audit sample, and the reason codes of the rejections."""
     audit = set(audit_ids)
@@ -104,6 +119,7 @@ def review_stats(statuses: Mapping[str, str], audit_ids: Iterable[str], reject_r
         rejected=counts["rejected"],
         acceptance_rate=(counts["accepted"] + counts["edited"]) / decided if decided else None,
         reject_reasons=dict(Counter(r or "unspecified" for r in reject_reasons)), kappa=kappa,
+        kappa_pairs=dict(kappa_pairs or {}), double_reviewed=double_reviewed, conflicts=conflicts,
         audit=AuditEstimate(sampled=len(audit), decided=audit_decided, good=good,
                             quality=good / audit_decided if audit_decided else None,
                             ci95=wilson_interval(good, audit_decided)),

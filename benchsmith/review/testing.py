@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from benchsmith.records import Citation, Item, Lineage, Verdict
+
+if TYPE_CHECKING:
+    from benchsmith.embeddings import Embedder
 
 HOSTILE_PROMPT = ('What does <script>window.__pwned = 1</script> print? '
                   '<img src=x onerror="window.__pwned = 2"> <a href="javascript:window.__pwned = 3">click</a>')
@@ -34,7 +39,8 @@ def sample_items(n: int, *, generator: str = "evolve", hostile: bool = False) ->
 class ReviewServer:
     """The review app on uvicorn in a background thread, on a free loopback port."""
 
-    def __init__(self, workspace: Path, db_url: str | None = None) -> None:
+    def __init__(self, workspace: Path, db_url: str | None = None, *,
+                 embedder_factory: Callable[[], Embedder] | None = None) -> None:
         import uvicorn
 
         from benchsmith.process import free_port
@@ -42,8 +48,9 @@ class ReviewServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(workspace, db_url), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False, lifespan="on")
+        app = create_app(workspace, db_url, embedder_factory=embedder_factory)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="review-server", daemon=True)
 

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from benchsmith.review import deciding
 from benchsmith.review import queue as q
 from benchsmith.review.accounts import (
     AccountError,
@@ -22,6 +23,7 @@ from benchsmith.review.accounts import (
 from benchsmith.review.db import ROLES, STATUSES, AuditRow
 from benchsmith.review.present import passages, pretty
 from benchsmith.review.web import db, field, filter_from, filter_query, int_field, read_form, render
+from benchsmith.spec import DedupSpec
 from benchsmith.store import Store
 
 PER_PAGE = 50
@@ -110,24 +112,41 @@ async def _entry_or_404(request: Request, item_id: str, suite: str | None) -> q.
 
 
 def _item_context(entry: q.Entry, flt: q.QueueFilter, prev_next: tuple[str | None, str | None],
-                  history: list[Any]) -> dict[str, Any]:
+                  history: list[Any], user: Reviewer, queued: set[str]) -> dict[str, Any]:
     item = entry.current_item
+    # Blind double review: while the item waits for its reviews, nobody but an admin sees a first
+    # review (who gave it, what it decided, its edit).
+    hide = entry.blind and not user.is_admin
     return {"entry": entry, "item": item, "original": entry.item, "passages": passages(entry.item),
             "pretty": pretty, "fq": filter_query(flt), "prev_id": prev_next[0], "next_id": prev_next[1],
-            "history": history, "error": None, "conflict": None}
+            "history": [] if hide else history, "error": None, "problems": [], "conflict": None,
+            "blind_mine": entry.blind and entry.first_reviewer == user.name,
+            "neighbours": entry.neighbours, "queued_ids": queued, "near": DedupSpec().threshold}
 
 
-async def _render_item(request: Request, entry: q.Entry, flt: q.QueueFilter, *, status_code: int = 200,
-                       **extra: Any) -> Response:
-    prev_next = await db(request, q.adjacent, entry, flt)
+def _queued_ids(store: Store, suite: str, ids: list[str]) -> set[str]:
+    """Which of `ids` are queued in `suite` (the item page links those neighbours)."""
+    if not ids:
+        return set()
+    from benchsmith.review.db import QueueEntryRow
+
+    with store.session() as s:
+        return set(s.scalars(select(QueueEntryRow.item_id).where(QueueEntryRow.suite == suite,
+                                                                 QueueEntryRow.item_id.in_(ids))))
+
+
+async def _render_item(request: Request, entry: q.Entry, flt: q.QueueFilter, user: Reviewer, *,
+                       status_code: int = 200, **extra: Any) -> Response:
+    prev_next = await db(request, q.adjacent, entry, flt, user.name)
     history = await db(request, q.decisions, entry.id)
-    return render(request, "item.html", {**_item_context(entry, flt, prev_next, history), **extra},
+    queued = await db(request, _queued_ids, entry.suite, [str(n.get("id")) for n in entry.neighbours])
+    return render(request, "item.html", {**_item_context(entry, flt, prev_next, history, user, queued), **extra},
                   status_code=status_code)
 
 
 async def item_page(request: Request, user: Reviewer) -> Response:
     entry = await _entry_or_404(request, request.path_params["item_id"], request.query_params.get("suite"))
-    return await _render_item(request, entry, filter_from(request.query_params))
+    return await _render_item(request, entry, filter_from(request.query_params), user)
 
 
 async def decide_post(request: Request, user: Reviewer) -> Response:
@@ -144,13 +163,19 @@ async def decide_post(request: Request, user: Reviewer) -> Response:
         if "choices" in form:
             edits["choices"] = field(form, "choices").splitlines()
     try:
-        await db(request, q.decide, entry.id, user.name, decision, version,
+        await db(request, deciding.decide, entry.id, user.name, decision, version,
                  reason_code=field(form, "reason_code", required=False) or None,
-                 comment=field(form, "comment", required=False) or None, edits=edits)
+                 comment=field(form, "comment", required=False) or None, edits=edits,
+                 check=request.app.state.checker)
     except q.ConflictError as err:
-        return await _render_item(request, err.current, flt, status_code=409, conflict=str(err))
+        return await _render_item(request, err.current, flt, user, status_code=409, conflict=str(err))
+    except q.EditRejected as err:
+        # The reviewer's text comes back in the edit form, with why it was not saved.
+        return await _render_item(request, entry, flt, user, status_code=422, problems=err.problems,
+                                  error="The edit was not saved: it fails these checks. Fix it and save again, "
+                                        "or reject the item.", draft=edits)
     except q.ReviewError as err:
-        return await _render_item(request, entry, flt, status_code=422, error=str(err))
+        return await _render_item(request, entry, flt, user, status_code=422, error=str(err))
     return RedirectResponse(f"/queue/next?{filter_query(flt)}", status_code=303)
 
 
@@ -172,7 +197,7 @@ async def bulk_post(request: Request, user: Reviewer) -> Response:
     back = field(form, "back", required=False)
     flt = filter_from(dict(_parse(back)))
     try:
-        result: q.BulkResult = await db(request, q.bulk_decide, versions, user.name, decision,
+        result: q.BulkResult = await db(request, deciding.bulk_decide, versions, user.name, decision,
                                         reason_code=field(form, "reason_code", required=False) or None,
                                         comment=field(form, "comment", required=False) or None)
     except q.EntryNotFound as err:

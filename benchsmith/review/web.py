@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, PackageLoader
@@ -32,9 +33,13 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from benchsmith.review.accounts import Reviewer, get_reviewer
-from benchsmith.review.db import STATUSES, open_review_store
+from benchsmith.review.db import STATUSES
 from benchsmith.review.queue import REJECT_REASONS, SORTS, QueueFilter
+from benchsmith.review.recheck import EditChecker
 from benchsmith.store import Store
+
+if TYPE_CHECKING:
+    from benchsmith.embeddings import Embedder
 
 MAX_BODY = 512 * 1024  # an edit of three 20k-character fields fits; a 1 MB post does not
 SESSION_COOKIE = "benchsmith_review"
@@ -42,7 +47,10 @@ SECRET_FILE = "review-secret.key"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 _STATIC = Path(__file__).with_name("static")
-_FILTER_KEYS = ("suite", "run_id", "status", "generator", "flag", "min_score", "max_score", "reviewer")
+# How long a save waits for a `benchsmith run` holding the SQLite write lock before it answers 503
+# (reads never wait: WAL). A run's write transactions last well under a second.
+WRITE_WAIT_S = 5.0
+_FILTER_KEYS = ("suite", "run_id", "status", "generator", "flag", "cluster", "min_score", "max_score", "reviewer")
 
 
 class LoginRequired(Exception):
@@ -179,7 +187,7 @@ def filter_from(params: Any) -> QueueFilter:
         raise HTTPException(400, f"status must be one of {', '.join(STATUSES)} or any")
     return QueueFilter(suite=get("suite") or None, run_id=get("run_id") or None, status=status or None,
                        generator=get("generator") or None, flag=get("flag") or None, reviewer=get("reviewer") or None,
-                       **scores)
+                       cluster=get("cluster") or None, min_score=scores["min_score"], max_score=scores["max_score"])
 
 
 def filter_query(flt: QueueFilter) -> str:
@@ -233,21 +241,32 @@ async def _db_busy(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _lifespan(store: Store) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(store: Store, checker: EditChecker | None) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if checker is not None:
+            # Load the embedding model beside the first requests, not in the first edit's.
+            threading.Thread(target=checker.warm, name="review-embedder-warmup", daemon=True).start()
         yield
         store.close()
 
     return lifespan
 
 
-def create_app(workspace: Path, db_url: str | None = None) -> Starlette:
-    """The review app over a workspace's database (or `db_url`)."""
+def create_app(workspace: Path, db_url: str | None = None, *, warm_embedder: bool = False,
+               embedder_factory: Callable[[], Embedder] | None = None,
+               busy_timeout_s: float = WRITE_WAIT_S) -> Starlette:
+    """The review app over a workspace's database (or `db_url`).
+
+    Edits are re-checked (`recheck.EditChecker`) with the workspace's embedder, or the one
+    `embedder_factory` makes; `warm_embedder` loads it in the background at start-up.
+    """
     from benchsmith.review import views
+    from benchsmith.review.admin_views import agreement_page, resolve_post
 
     workspace = Path(workspace)
-    store = open_review_store(workspace, db_url)
+    store = Store.open(workspace, db_url, busy_timeout_s=busy_timeout_s)
+    checker = EditChecker(store, workspace, embedder_factory)
     env = Environment(loader=PackageLoader("benchsmith.review", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     routes = [
@@ -262,6 +281,9 @@ def create_app(workspace: Path, db_url: str | None = None) -> Starlette:
         Route("/items/{item_id}/decide", page(views.decide_post), methods=["POST"]),
         Route("/admin", page(views.admin_page, admin=True), methods=["GET"]),
         Route("/admin/reviewers", page(views.admin_add_reviewer, admin=True), methods=["POST"]),
+        Route("/admin/agreement", page(agreement_page, admin=True), methods=["GET"]),
+        Route("/admin/conflicts/{entry_id:int}/resolve", page(resolve_post, admin=True),
+              methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
     ]
     app = Starlette(
@@ -271,9 +293,10 @@ def create_app(workspace: Path, db_url: str | None = None) -> Starlette:
                                same_site="strict", https_only=False, max_age=12 * 3600)],
         exception_handlers={LoginRequired: _login_required, HTTPException: _http_error,
                             OperationalError: _db_busy},
-        lifespan=_lifespan(store),
+        lifespan=_lifespan(store, checker if warm_embedder else None),
     )
     app.state.store = store
+    app.state.checker = checker
     app.state.templates = Jinja2Templates(env=env)
     app.state.workspace = workspace
     return app
@@ -283,4 +306,5 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, db_url: st
     """Run the app on uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(workspace, db_url), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(workspace, db_url, warm_embedder=True), host=host, port=port, log_level="warning",
+                access_log=False)

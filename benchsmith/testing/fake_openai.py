@@ -18,7 +18,10 @@ Endpoints:
   answer is one sentence. ``usage`` counts roughly 4 characters per token.
 - ``GET /v1/models``.
 - Control, under ``/_fake/``: ``POST rules`` (one rule or a list), ``POST reset`` (rules,
-  counters, latency, fault rates; wakes hung requests), ``GET stats``, ``POST configure``
+  counters, latency, fault rates; wakes hung requests), ``GET stats`` (counters, and a
+  ``timeline`` of the chat requests since the reset: wall-clock time of the first request
+  and of the last answer, and per 0.1 s the requests started, answered and the most in
+  flight, so a benchmark can time a run without polling), ``POST configure``
   (``{"latency_s": 0.2, "reject_json_schema": false}``; latency is an asyncio sleep, and
   ``reject_json_schema`` answers the json_schema form with the HTTP 500 llama-cpp-python's
   server gives), ``GET requests`` (recent bodies).
@@ -243,6 +246,55 @@ class _State:
         self.in_flight = 0
         self.max_in_flight = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=200)
+        self.timeline = _Timeline()
+
+    def started(self) -> None:
+        self.requests += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.timeline.event(self.in_flight, started=1)
+
+    def finished(self) -> None:
+        self.in_flight -= 1
+        self.timeline.event(self.in_flight, answered=1)
+
+
+class _Timeline:
+    """When chat requests came and went, in buckets of `BUCKET_S` from the first one after a reset.
+
+    Kept by the server so that a benchmark needs no polling (which costs both sides CPU)
+    to time a run: the first request's arrival, the last answer's departure (wall clock,
+    `time.time()`), and per bucket the requests started, answered and the most in flight.
+    """
+
+    BUCKET_S = 0.1
+
+    def __init__(self) -> None:
+        self.first_at: float | None = None
+        self.last_answer_at: float | None = None
+        self.started: list[int] = []
+        self.answered: list[int] = []
+        self.peak: list[int] = []
+
+    def event(self, in_flight: int, started: int = 0, answered: int = 0) -> None:
+        now = time.time()
+        if self.first_at is None:
+            self.first_at = now
+        i = int((now - self.first_at) / self.BUCKET_S)
+        before = in_flight - started + answered
+        while len(self.started) <= i:  # buckets without events still hold what was in flight
+            self.started.append(0)
+            self.answered.append(0)
+            self.peak.append(before)
+        self.started[i] += started
+        self.answered[i] += answered
+        self.peak[i] = max(self.peak[i], in_flight)
+        if answered:
+            self.last_answer_at = now
+
+    def as_json(self) -> dict[str, Any]:
+        return {"first_request_at": self.first_at, "last_answer_at": self.last_answer_at, "bucket_s": self.BUCKET_S,
+                "started": self.started, "answered": self.answered, "peak_in_flight": self.peak}
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -337,10 +389,8 @@ def build_app() -> Any:
 
     async def chat(request: Request) -> Response:
         raw_body = await request.body()
-        state.requests += 1
         epoch = state.epoch
-        state.in_flight += 1
-        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        state.started()
         try:
             try:
                 body = json.loads(raw_body)
@@ -414,7 +464,7 @@ def build_app() -> Any:
             }, headers=fault_header)
         finally:
             if state.epoch == epoch:
-                state.in_flight -= 1
+                state.finished()
 
     async def models(request: Request) -> Response:
         return _json({"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "benchsmith"}]})
@@ -465,7 +515,7 @@ def build_app() -> Any:
             "in_flight": state.in_flight, "max_in_flight": state.max_in_flight, "latency_s": state.latency_s,
             "rules": [{k: v for k, v in r.items()} for r in state.rules],
             "faults": dict(state.faults), "fault_rates": dict(state.fault_rates), "seed": state.fault_seed,
-            "hang_s": state.hang_s,
+            "hang_s": state.hang_s, "timeline": state.timeline.as_json(),
         })
 
     async def recent(request: Request) -> Response:

@@ -1,0 +1,34 @@
+"""The fake OpenAI server's own timeline of chat requests (what bench/end_to_end.py times runs with)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from benchsmith.testing.fake_openai import FakeOpenAIServer
+
+
+def test_timeline_times_the_requests_since_the_reset(fake_llm: FakeOpenAIServer) -> None:
+    fake_llm.reset()
+    assert fake_llm.stats()["timeline"]["first_request_at"] is None
+    fake_llm.configure(latency_s=0.3)
+    before = time.time()
+
+    async def burst() -> None:
+        async with httpx.AsyncClient(base_url=fake_llm.base_url, timeout=10, trust_env=False) as client:
+            await asyncio.gather(*(client.post("/chat/completions", json={"messages": [
+                {"role": "user", "content": f"question {i}"}]}) for i in range(5)))
+
+    asyncio.run(burst())
+    after = time.time()
+    tl = fake_llm.stats()["timeline"]
+    assert before <= tl["first_request_at"] < tl["last_answer_at"] <= after
+    # Each request sleeps 0.3 s: the answers leave at least that long after the first arrival.
+    assert tl["last_answer_at"] - tl["first_request_at"] >= 0.3
+    assert sum(tl["started"]) == 5 and sum(tl["answered"]) == 5 and max(tl["peak_in_flight"]) == 5
+    # The buckets between the arrivals and the answers hold the 5 still in flight.
+    assert len(tl["started"]) >= 3 and tl["peak_in_flight"][1] == 5
+    fake_llm.reset()
+    assert fake_llm.stats()["timeline"]["started"] == []
