@@ -5,7 +5,6 @@ Real SQLite workspace database, the bundled MiniLM embedder, and the app over re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from benchsmith.review.queue import decisions, facets
 from benchsmith.review.recheck import EditChecker
 from benchsmith.review.routing import DOUBLE_KEY, route
 from benchsmith.review.stats import review_stats
-from benchsmith.review.testing import ReviewServer, sample_items
+from benchsmith.review.testing import ReviewServer, csrf, form_of, sample_items
 from benchsmith.spec import ReviewSpec
 from benchsmith.store import Store
 
@@ -185,18 +184,6 @@ def test_neighbours_and_cluster_are_stored_at_enqueue(store: Store, embedder: Em
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
 
 
-def _csrf(r: httpx.Response) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', r.text)
-    assert m, r.text[:300]
-    return m.group(1)
-
-
-def _form(page: httpx.Response, form_id: str) -> dict[str, str]:
-    block = re.search(rf'<form[^>]*id="{form_id}".*?</form>', page.text, re.S)
-    assert block, form_id
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', block.group(0)))
-
-
 def test_blind_pages_agreement_view_and_failing_edit_over_http(tmp_path: Path, store: Store, queued: list[Item],
                                                                embedder: Embedder) -> None:
     for name, role in (("alice", "reviewer"), ("bob", "reviewer"), ("root", "admin")):
@@ -205,7 +192,7 @@ def test_blind_pages_agreement_view_and_failing_edit_over_http(tmp_path: Path, s
     with ReviewServer(tmp_path / "ws", embedder_factory=lambda: embedder) as server:
         def login(name: str) -> httpx.Client:
             c = httpx.Client(base_url=server.url, timeout=20)
-            r = c.post("/login", data={"csrf": _csrf(c.get("/login")), "name": name, "password": PASSWORDS[name]})
+            r = c.post("/login", data={"csrf": csrf(c.get("/login")), "name": name, "password": PASSWORDS[name]})
             assert r.status_code == 303
             return c
 
@@ -213,7 +200,7 @@ def test_blind_pages_agreement_view_and_failing_edit_over_http(tmp_path: Path, s
         item = queued[0].id
         secret = "How many whole minutes does it take to fill the 200-litre tank at 12 litres per minute?"
         page = alice.get(f"/items/{item}")
-        r = alice.post(f"/items/{item}/decide", data={**_form(page, "edit-form"), "prompt": secret,
+        r = alice.post(f"/items/{item}/decide", data={**form_of(page, "edit-form"), "prompt": secret,
                                                       "reference_answer": "17 minutes", "comment": "alice-note"})
         assert r.status_code == 303
         mine = alice.get(f"/items/{item}").text
@@ -224,14 +211,14 @@ def test_blind_pages_agreement_view_and_failing_edit_over_http(tmp_path: Path, s
         # A failing edit is shown with its reasons and not saved.
         page = bob.get(f"/items/{item}")
         before = len(decisions(store, get_entry(store, item).id))
-        r = bob.post(f"/items/{item}/decide", data={**_form(page, "edit-form"), "prompt": "Fill time?",
+        r = bob.post(f"/items/{item}/decide", data={**form_of(page, "edit-form"), "prompt": "Fill time?",
                                                     "reference_answer": "17 minutes"})
         assert r.status_code == 422 and "rules: too_short" in r.text and 'id="problems"' in r.text
         assert ">Fill time?</textarea>" in r.text  # the reviewer's text comes back to fix
         assert len(decisions(store, get_entry(store, item).id)) == before
 
         page = bob.get(f"/items/{item}")
-        r = bob.post(f"/items/{item}/decide", data={**_form(page, "reject-form"), "reason_code": "ambiguous"})
+        r = bob.post(f"/items/{item}/decide", data={**form_of(page, "reject-form"), "reason_code": "ambiguous"})
         assert r.status_code == 303 and get_entry(store, item).status == "conflict"
 
         assert bob.get("/admin/agreement").status_code == 403
@@ -240,11 +227,11 @@ def test_blind_pages_agreement_view_and_failing_edit_over_http(tmp_path: Path, s
         assert secret in view.text  # the admin sees both sides
         entry = get_entry(store, item)
         bobs = next(d for d in decisions(store, entry.id) if d.reviewer == "bob")
-        r = bob.post(f"/admin/conflicts/{entry.id}/resolve", data={"csrf": _csrf(bob.get("/queue")), "how": "pick",
+        r = bob.post(f"/admin/conflicts/{entry.id}/resolve", data={"csrf": csrf(bob.get("/queue")), "how": "pick",
                                                                    "pick": str(bobs.id), "version": str(entry.version)})
         assert r.status_code == 403 and get_entry(store, item).status == "conflict"
         r = root.post(f"/admin/conflicts/{entry.id}/resolve",
-                      data={"csrf": _csrf(view), "how": "pick", "pick": str(bobs.id), "version": str(entry.version)})
+                      data={"csrf": csrf(view), "how": "pick", "pick": str(bobs.id), "version": str(entry.version)})
         assert r.status_code == 303 and get_entry(store, item).status == "rejected"
         assert "No open conflicts" in root.get("/admin/agreement").text
     with store.session() as s:

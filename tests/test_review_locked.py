@@ -21,16 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select
 
 from benchsmith.process import free_port
 from benchsmith.review import add_reviewer, enqueue, get_entry, open_review_store
-from benchsmith.review.db import AuditRow, DecisionRow
-from benchsmith.review.testing import sample_items
+from benchsmith.review.testing import csrf, review_writes, sample_items
 from benchsmith.review.web import create_app
 from benchsmith.store import Store
 
-BUSY_TIMEOUT_S = 1.0  # the app's wait for the lock, short so the test is quick
+BUSY_TIMEOUT_S = 3.0  # the app's wait for the lock: long enough that a page slowed by a busy CPU is not mistaken for a wait
 
 # A run's write, in its own process: the store's session, one row flushed (the write lock is
 # taken), then held until a line arrives on stdin, then committed.
@@ -82,15 +80,7 @@ class App:
         return c
 
     def writes(self) -> int:
-        with self.store.session() as s:
-            return (s.scalar(select(func.count()).select_from(AuditRow)) or 0) + (
-                s.scalar(select(func.count()).select_from(DecisionRow)) or 0)
-
-
-def csrf(response: httpx.Response) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', response.text)
-    assert match, response.text[:500]
-    return match.group(1)
+        return review_writes(self.store)
 
 
 def accept_form(page: httpx.Response) -> dict[str, str]:

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from benchsmith.embeddings import Embedder
 from benchsmith.review import add_reviewer, enqueue, get_entry, list_entries, open_review_store
-from benchsmith.review.db import AuditRow, DecisionRow
-from benchsmith.review.testing import ReviewServer, sample_items
+from benchsmith.review.testing import ReviewServer, csrf, form_of, review_writes, sample_items
 from benchsmith.store import Store
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
@@ -36,22 +34,7 @@ class App:
         return c
 
     def writes(self) -> int:
-        with self.store.session() as s:
-            return (s.scalar(select(func.count()).select_from(AuditRow)) or 0) + (
-                s.scalar(select(func.count()).select_from(DecisionRow)) or 0)
-
-
-def csrf(response: httpx.Response) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', response.text)
-    assert match, response.text[:500]
-    return match.group(1)
-
-
-def form_of(page: httpx.Response, form_id: str) -> dict[str, str]:
-    """The hidden fields of one form on a page."""
-    block = re.search(rf'<form[^>]*id="{form_id}".*?</form>', page.text, re.S)
-    assert block, form_id
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', block.group(0)))
+        return review_writes(self.store)
 
 
 @pytest.fixture

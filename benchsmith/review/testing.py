@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,10 @@ from typing import TYPE_CHECKING
 from benchsmith.records import Citation, Item, Lineage, Verdict
 
 if TYPE_CHECKING:
+    import httpx
+
     from benchsmith.embeddings import Embedder
+    from benchsmith.store import Store
 
 HOSTILE_PROMPT = ('What does <script>window.__pwned = 1</script> print? '
                   '<img src=x onerror="window.__pwned = 2"> <a href="javascript:window.__pwned = 3">click</a>')
@@ -34,6 +38,31 @@ def sample_items(n: int, *, generator: str = "evolve", hostile: bool = False) ->
             lineage=Lineage(generator=generator, operator="add_constraints", model="fake-model", seed_id=f"s{i}"),
             verdicts=verdicts, citations=citations, metadata={"context": {f"c{i}": passage}} if citations else {}))
     return items
+
+
+def csrf(response: httpx.Response) -> str:
+    """The CSRF token of the first form on a page (fails loudly when the page has none)."""
+    match = re.search(r'name="csrf" value="([^"]+)"', response.text)
+    assert match, response.text[:500]
+    return match.group(1)
+
+
+def form_of(page: httpx.Response, form_id: str) -> dict[str, str]:
+    """The hidden fields of one form on a page."""
+    block = re.search(rf'<form[^>]*id="{form_id}".*?</form>', page.text, re.S)
+    assert block, form_id
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', block.group(0)))
+
+
+def review_writes(store: Store) -> int:
+    """Rows in the decision and audit tables: what "nothing written" is checked against."""
+    from sqlalchemy import func, select
+
+    from benchsmith.review.db import AuditRow, DecisionRow
+
+    with store.session() as s:
+        return (s.scalar(select(func.count()).select_from(AuditRow)) or 0) + (
+            s.scalar(select(func.count()).select_from(DecisionRow)) or 0)
 
 
 class ReviewServer:
