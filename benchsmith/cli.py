@@ -26,11 +26,6 @@ from benchsmith.errors import BenchsmithError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="benchsmith: seed prompts in, a verified, deduplicated, versioned benchmark out.")
-app.add_typer(reviewers_app, name="reviewers")
-register_versions(app)
-register_schedule(app)
-register_export(app)
-register_evaluate(app)
 
 
 def _prepare_env(verbose: bool) -> None:
@@ -610,8 +605,14 @@ def _json_default(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# The review queue's command sits after the others in `--help`.
+# The commands of the other jobs (review, releases, refresh, harnesses) follow the build's own in `--help`,
+# in the order a maintainer meets them.
+app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(review_app, name="review")
+register_versions(app)
+register_schedule(app)
+register_export(app)
+register_evaluate(app)
 
 
 def main() -> None:

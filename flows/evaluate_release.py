@@ -21,7 +21,10 @@ puts the figures in the card's Quality section (`benchsmith.card`, from
 - **No judge.** Long answers that no exact or numeric match decides count as wrong and
   are counted apart (each row's note); `benchsmith evaluate --judge` decides them.
 - **Review-gated suites** publish after the review queue, possibly much later
-  (`benchsmith publish`): they are not evaluated by the run; `benchsmith evaluate` does it.
+  (`publish_reviewed`, also `benchsmith publish`): `evaluate_reviewed` answers the items
+  the reviewers let through at that moment, on a budget of its own (`budget.max_llm_calls`,
+  the run being over), through the same cache, so a second publish of the same items costs
+  nothing.
 - A null model above chance, or a model that failed every item, is a warning of the
   run summary and of the card.
 """
@@ -30,13 +33,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from benchsmith import progress
+from benchsmith import aio, progress
 from benchsmith.card import EVALUATION_STAGE
 from benchsmith.errors import BenchsmithError
 from benchsmith.evaluation import Evaluation, evaluate_items, load_reference, write_evaluation
@@ -110,10 +114,46 @@ def _facts(ev: Evaluation) -> dict[str, str | int | float]:
     return facts
 
 
-def _attach(outcome: RunOutcome, report: StageReport, summary: dict[str, Any]) -> None:
-    quality = [q for q in outcome.reports.get("quality") or [] if q.get("stage") != STAGE]
-    outcome.reports["quality"] = [*quality, report.model_dump(mode="json")]
-    outcome.reports[STAGE] = summary
+def _attach(reports: dict[str, Any], report: StageReport, summary: dict[str, Any]) -> None:
+    """Put the panel's report in `reports` (the quality list, and `reports.evaluation` the card reads)."""
+    quality = [q for q in reports.get("quality") or [] if q.get("stage") != STAGE]
+    reports["quality"] = [*quality, report.model_dump(mode="json")]
+    reports[STAGE] = summary
+
+
+def _skip(reports: dict[str, Any], spec: SuiteSpec, needed: int, left: int, whose: str) -> None:
+    """The card and the run summary say the release was not evaluated, and why."""
+    reason = (f"not evaluated: the panel needs {needed} LLM calls ({len(spec.solvers)} model(s) x "
+              f"{needed // max(len(spec.solvers), 1)} items) and {whose} has {left} left (budget.max_llm_calls "
+              f"{spec.budget.max_llm_calls}); run `benchsmith evaluate {spec.suite} VERSION --spec SPEC`")
+    _attach(reports, StageReport(stage=STAGE, title=TITLE, facts={"status": "not evaluated", "calls needed": needed,
+                                                                  "calls left": left},
+                                 warnings=[f"solver panel: {reason}"]), {"skipped": reason})
+
+
+def _reference(spec: SuiteSpec, warnings: list[str]) -> dict[str, float] | None:
+    """The spec's `solvers_reference` ranking, or None (a file that cannot be read is a warning)."""
+    if spec.solvers_reference is None:
+        return None
+    path = spec.resolve(spec.solvers_reference)
+    try:
+        return load_reference(path)
+    except BenchsmithError as err:
+        warnings.append(f"solvers_reference: {err}; the evaluation has no agreement figures")
+        return None
+
+
+def _attach_figures(reports: dict[str, Any], ev: Evaluation, warnings: list[str]) -> ReleaseEvaluation:
+    # The card's figures; the version's name and data hash are the manifest's own, the per-item answers
+    # go to the results file only.
+    summary = {k: v for k, v in ev.data.items() if k not in ("per_item", "usage", "timing", "version",
+                                                              "source_sha256")}
+    summary["warnings"] = warnings + ev.flagged
+    _attach(reports, StageReport(stage=STAGE, title=TITLE, facts=_facts(ev),
+                                 warnings=[f"solver panel: {w}" for w in ev.flagged] + warnings,
+                                 data={"separability": ev.separability,
+                                       "difficulty_histogram": ev.difficulty_histogram}), summary)
+    return ReleaseEvaluation(ev)
 
 
 async def evaluate_release(run: RunConfig, outcome: RunOutcome, ledger: Ledger, refresh: RefreshPlan | None = None,
@@ -129,37 +169,40 @@ async def evaluate_release(run: RunConfig, outcome: RunOutcome, ledger: Ledger, 
     items, version = found
     needed, left = panel_calls(spec, len(items)), ledger.left()
     if needed > left:
-        reason = (f"not evaluated: the panel needs {needed} LLM calls ({len(spec.solvers)} model(s) x {len(items)} "
-                  f"items) and the run's budget has {left} left (budget.max_llm_calls "
-                  f"{spec.budget.max_llm_calls}); run `benchsmith evaluate {spec.suite} VERSION --spec SPEC`")
-        _attach(outcome, StageReport(stage=STAGE, title=TITLE, facts={"status": "not evaluated", "calls needed": needed,
-                                                                      "calls left": left},
-                                     warnings=[f"solver panel: {reason}"]), {"skipped": reason})
+        _skip(outcome.reports, spec, needed, left, "the run's budget")
         return None
     warnings: list[str] = []
-    reference = None
-    if spec.solvers_reference is not None:
-        path = spec.resolve(spec.solvers_reference)
-        try:
-            reference = load_reference(path)
-        except BenchsmithError as err:
-            warnings.append(f"solvers_reference: {err}; the evaluation has no agreement figures")
+    reference = _reference(spec, warnings)
     quoted: Any = quote(items)  # Prefect would otherwise walk every item looking for futures
     ev, usage = await evaluate_release_task(run, quoted, version, left, reference)
     ledger.charge(usage)
-    # The card's figures; the version's name and data hash are the manifest's own, the per-item answers
-    # go to the results file only.
-    summary = {k: v for k, v in ev.data.items() if k not in ("per_item", "usage", "timing", "version",
-                                                              "source_sha256")}
-    summary["warnings"] = warnings + ev.flagged
-    _attach(outcome, StageReport(stage=STAGE, title=TITLE, facts=_facts(ev),
-                                 warnings=[f"solver panel: {w}" for w in ev.flagged] + warnings,
-                                 data={"separability": ev.separability,
-                                       "difficulty_histogram": ev.difficulty_histogram}), summary)
-    return ReleaseEvaluation(ev)
+    return _attach_figures(outcome.reports, ev, warnings)
 
 
-def record_evaluation(run: RunConfig, pending: ReleaseEvaluation | None, published: PublishResult | None) -> None:
+def evaluate_reviewed(spec: SuiteSpec, items: list[Item], workspace: Path,
+                      reports: dict[str, Any]) -> ReleaseEvaluation | None:
+    """With `solvers:`, the panel's figures on the items a reviewed suite is about to publish, put in
+    `reports` for the card. Synchronous (it runs after the run's flow, or from `benchsmith publish`),
+    on a budget of `budget.max_llm_calls` of its own; None without a panel or when that cannot cover it."""
+    if not spec.solvers or not items:
+        return None
+    needed, left = panel_calls(spec, len(items)), spec.budget.max_llm_calls
+    if needed > left:
+        _skip(reports, spec, needed, left, "the publish's budget")
+        return None
+    warnings: list[str] = []
+    reference = _reference(spec, warnings)
+    progress.sink().message(f"evaluating the release with the solver panel ({len(spec.solvers)} model(s), "
+                            f"{len(items)} items)…")
+    ev = aio.run(evaluate_items(
+        items, spec.solvers, suite=spec.suite, version="(unpublished)", usage=UsageMeter(),
+        cache_dir=workspace / "llm-cache", concurrency=spec.llm.concurrency, budget=CallBudget(left),
+        reference=reference, max_retries=spec.llm.max_retries, seed=spec.random_seed,
+        run=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-release"))
+    return _attach_figures(reports, ev, warnings)
+
+
+def record_evaluation_at(output_dir: Path, pending: ReleaseEvaluation | None, published: PublishResult | None) -> None:
     """Write the evaluation beside the version just published (nothing when nothing new was published)."""
     if pending is None or published is None or published.status != "published":
         return
@@ -169,6 +212,11 @@ def record_evaluation(run: RunConfig, pending: ReleaseEvaluation | None, publish
     ev.version = published.version
     ev.data.update(version=published.version, source_sha256=sha)
     try:
-        write_evaluation(run.output_dir, ev)
+        write_evaluation(output_dir, ev)
     except (BenchsmithError, OSError) as err:  # the version is published; its card already has the figures
         progress.sink().message(f"warning: the release's evaluation could not be written: {err}")
+
+
+def record_evaluation(run: RunConfig, pending: ReleaseEvaluation | None, published: PublishResult | None) -> None:
+    """`record_evaluation_at` the run's output folder."""
+    record_evaluation_at(run.output_dir, pending, published)

@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy import select
 
 from benchsmith.errors import BenchsmithError, SpecError
+from benchsmith.flows.evaluate_release import evaluate_reviewed, record_evaluation_at
 from benchsmith.flows.run_context import RunConfig
 from benchsmith.funnel import Funnel
+from benchsmith.hub import HubPush, push_version
 from benchsmith.publish import PublishResult, publish_version, published_versions, version_item_ids
 from benchsmith.records import Item
 from benchsmith.review.accounts import list_reviewers
@@ -66,6 +68,7 @@ class ReviewPublish:
     stats: ReviewStats
     workspace: Path
     held_back: bool = False  # gate: all with undecided items
+    hub: HubPush | None = None  # with `publish.hub`: what the push of the new version did
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -206,9 +209,16 @@ def publish_run(store: Store, spec: SuiteSpec, run_id: str, *, workspace: Path, 
     quality = [q for q in reports.get("quality") or [] if q.get("stage") != "review"]
     full = {**reports, "review": sel.stats.model_dump(mode="json"),
             "quality": [*quality, review_report.model_dump(mode="json")]}
+    # The card is written once: the panel's figures (with `solvers:`) must be in `full` before it is.
+    pending = evaluate_reviewed(spec, sel.items, workspace, full)
     result.publish = publish_version(spec=spec, items=sel.items, rejected=sel.rejected, funnel=funnel, models=models,
                                      usage=usage, stop_reason=stop_reason, new_version=new_version,
                                      output_dir=output_dir, reports=full, ignore_tampered=ignore_tampered)
+    record_evaluation_at(output_dir, pending, result.publish)
+    if spec.publish.hub is not None and result.publish.status == "published":
+        # After the commit point: a hub that is down costs the push, never the local version.
+        result.hub = push_version(result.publish.path, spec.publish.hub)
+        result.notes.append(result.hub.message)
     return result
 
 

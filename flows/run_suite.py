@@ -314,7 +314,7 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
     return RunReport(run_id=run_id, outcome=outcome, publish=published, usage=result.usage, models=result.models,
                      skipped_seeds=seeds.skipped if seeds else [], seed_count=len(seeds.seeds) if seeds else 0,
                      elapsed_s=time.monotonic() - started, task_runner=runner_name, review=review,
-                     held_back=result.held_back, hub=result.hub)
+                     held_back=result.held_back, hub=review.hub if review is not None else result.hub)
 
 
 def _review_gate(store: Store, run: RunConfig, run_id: str, result: SuiteRunResult, *, new_version: bool,

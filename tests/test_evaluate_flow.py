@@ -204,3 +204,24 @@ def test_a_refresh_release_is_evaluated_on_its_whole_public_set(tmp_path: Path, 
     assert json.loads(results.read_text())["items"] == 6
     card = (out / spec.suite / "2026.12" / "README.md").read_text()
     assert "Evaluated by a panel of 3 model(s) (alpha, beta, gamma) on 6 items" in card
+
+
+def test_a_reviewed_release_is_evaluated_when_it_is_published(tmp_path: Path, fake_llm: FakeOpenAIServer,
+                                                              release_panel: dict[str, FakeOpenAIServer]) -> None:
+    # Under review the version is written by the review gate, after the run's flow: the panel runs there.
+    _script(release_panel, fake_llm)
+    spec = make_spec(tmp_path, fake_llm, verifiers=[{"name": "rules"}], canaries={"share": 0}, target_items=4,
+                     solvers=_panel_spec(release_panel),
+                     review={"enabled": True, "gate": "decided", "audit_share": 0.0, "double_share": 0.0})
+    before = {name: srv.stats()["requests"] for name, srv in release_panel.items()}
+    report = run_suite(spec, workspace=tmp_path / "ws")
+    pub = report.publish
+    assert report.review is not None and pub is not None and pub.status == "published"
+    n = len(pq.read_table(pub.path / "data" / "test.parquet"))
+    assert {name: srv.stats()["requests"] - before[name] for name, srv in release_panel.items()} == \
+        dict.fromkeys(release_panel, n)  # one answer per model and published item
+    card = (pub.path / "README.md").read_text()
+    assert "### Solver panel evaluation" in card and "panel of 3 model(s) (alpha, beta, gamma)" in card
+    [results] = sorted((tmp_path / "outputs" / spec.suite / "evaluations" / pub.version).glob("*-release.json"))
+    assert json.loads(results.read_text())["version"] == pub.version
+    assert verify_version(pub.path) == []
