@@ -6,16 +6,23 @@ For every item (its `fields`' text) and every reference corpus the spec names:
    default, after script-aware normalisation, see `benchsmith.index.ngrams`) found in the
    corpus's hashed n-gram index. The index is built once per corpus content, n and
    normalisation version, stored under `<workspace>/indexes` and memory-mapped on reuse.
-   At or above `ngram_threshold` the item is contaminated (method `ngram`).
+   At or above `ngram_threshold` the item is contaminated (method `ngram`), unless every
+   reference entry its matched n-grams point at has other numbers outside its code examples
+   (`ngram_number_veto`): the same template with a number changed is another test case, so
+   the hit is set aside (`ngram_set_aside` in the verdict, a count in the report) and the
+   evidence below decides.
 2. **embedding neighbours + rare-token overlap** — the `top_k` nearest reference entries
    by cosine similarity (all-MiniLM-L6-v2; faiss: exact for small corpora, IVF for large
    ones), each scored as `cosine + rarity_weight * rare_overlap + number_weight *
-   number_agreement`, where rare_overlap is the share of the two texts' tokens they have
-   in common, weighted by rarity in the reference corpus, and number_agreement compares
-   their sets of number values (+1 equal, 0 when either has none or one holds the other,
-   down to -1 as values differ; `benchsmith.index.rarity`): a rewording keeps the numbers, names and rare words of its
-   problem; another problem of the same style shares only the style, and the same
-   template with other numbers is another test case.
+   number_agreement + example_weight * example_agreement`, where rare_overlap is the share
+   of the two texts' tokens they have in common, weighted by rarity in the reference
+   corpus, number_agreement compares their sets of number values (+1 equal, 0 when either
+   has none or one holds the other, down to -1 as values differ; `benchsmith.index.rarity`),
+   and example_agreement is the rarity-weighted share of code examples (doctest calls and
+   their outputs, function names masked) they share when neither has one the other lacks
+   (`benchsmith.index.examples`; 0 outside code): a rewording keeps the numbers, names,
+   rare words and examples of its problem; another problem of the same style shares only
+   the style, and the same template with other numbers is another test case.
    At or above the corpus's threshold the item is contaminated (method `embedding`).
    The threshold is **self-calibrated per corpus** (`benchsmith.index.selfcal`): a sample
    of the corpus's own entries is searched against the rest of it, and the threshold
@@ -79,8 +86,9 @@ from pydantic import Field, field_validator
 from benchsmith.aio import gather_or_cancel
 from benchsmith.errors import BudgetExhausted, LLMOutputError, LLMRequestError
 from benchsmith.index.evidence import CorpusEvidence, NullSettings, Threshold
-from benchsmith.index.ngrams import Overlap, TokenHasher, latin_share, load_or_build
-from benchsmith.index.rarity import TokenSets, number_sets
+from benchsmith.index.examples import example_sets, prose_texts
+from benchsmith.index.ngrams import NgramIndex, TokenHasher, latin_share, load_or_build
+from benchsmith.index.rarity import TokenSets, number_agreement, number_sets
 from benchsmith.index.selfcal import NullDistribution
 from benchsmith.quality import StageReport
 from benchsmith.records import Item, Verdict
@@ -121,6 +129,16 @@ class ContaminationConfig(StageConfig):
         description="Weight of number agreement in the evidence score (+1 same numbers, down to -1 other "
                     "numbers, 0 when either text has none): the same template with other numbers is another "
                     "test case.")
+    example_weight: float = Field(
+        default=0.3, ge=0.0, le=2.0,
+        description="Weight of code-example agreement in the evidence score: the rarity-weighted share of doctest "
+                    "calls with their expected outputs (function names masked) that two code prompts share, when "
+                    "neither has an example the other lacks; 0 for texts without code examples.")
+    ngram_number_veto: bool = Field(
+        default=True,
+        description="An n-gram hit does not count when every reference entry its matched n-grams point at has "
+                    "other numbers outside its code examples: the same template with a number changed is another "
+                    "test case. The embedding evidence still decides such items.")
     score_threshold: float | None = Field(
         default=None, gt=0.0, le=3.0,
         description="A fixed evidence-score threshold for every corpus (default: self-calibrated per corpus).")
@@ -188,7 +206,9 @@ class _Candidate:
     similarity: float
     rare: float = 0.0
     numbers: float = 0.0     # number agreement in [-1, 1]
+    examples: float = 0.0    # code-example agreement in [0, 1]
     score: float = 0.0       # evidence: similarity + rarity_weight * rare + number_weight * numbers
+    #                          + example_weight * examples
     #                          (the cosine itself under the plain cosine rule)
     threshold: float = 1.0   # the evidence threshold of this candidate's corpus
     band: tuple[float, float] = (1.0, 1.0)  # judge band [low, high) of this corpus, on `score`
@@ -247,6 +267,7 @@ class Contamination(Verifier):
     config: ContaminationConfig
     _calibration: list[dict[str, Any]] = []  # per corpus, filled by verify (never mutated here: verify rebinds it)
     _judge_counts: dict[str, int] = {}  # filled by verify in judge mode (rebound there, like _calibration)
+    _ngram_vetoed: int = 0  # n-gram hits set aside for changed numbers in the last verify
 
     def load_corpora(self, ctx: StageContext) -> list[ReferenceCorpus]:
         """The configured corpora; relative paths resolve against the spec's folder (ctx.spec_dir) if set."""
@@ -265,13 +286,16 @@ class Contamination(Verifier):
         corpora = self.load_corpora(ctx)  # first: a bad reference fails fast, even with no items
         self._calibration: list[dict[str, Any]] = []
         self._judge_counts: dict[str, int] = {}
+        self._ngram_vetoed = 0
         if not items:
             return []
         cfg = self.config
         texts = [item_text(it, cfg.fields) for it in items]
         live = [c for c in corpora if len(c)]
         n_entries = sum(len(c) for c in corpora)
-        overlaps = self._ngram_overlaps(texts, live, ctx)
+        indexes = self._ngram_indexes(live, ctx)
+        grams = TokenHasher().ngrams(texts, cfg.ngram_n) if indexes else None
+        overlaps = [index.lookup(grams) for index in indexes] if grams is not None else []
         candidates: list[list[_Candidate]] = [[] for _ in texts]
         no_embedding: set[int] = set()  # items the embedding check cannot judge (script)
         if cfg.embedding and live:
@@ -285,8 +309,21 @@ class Contamination(Verifier):
                 if frac > best[0]:
                     best = (frac, ci, int(ov.best_ref[i]))
             ngram_best.append(best)
-            if best[0] >= cfg.ngram_threshold:
-                findings[i] = _Finding("ngram", best[0], best[1], best[2], {})
+        # Every (item, corpus) at or above the n-gram threshold; the item's finding is its best hit that
+        # stands (not set aside for changed numbers, `_numbers_changed`).
+        hits = [(i, ci) for ci, ov in enumerate(overlaps) for i in np.flatnonzero(ov.fraction >= cfg.ngram_threshold)
+                .tolist()]
+        changed = _numbers_changed(texts, hits, indexes, live, cfg.ngram_n) if cfg.ngram_number_veto else set()
+        standing: dict[int, tuple[float, int, int]] = {}
+        for i, ci in hits:
+            if (i, ci) not in changed:
+                share = float(overlaps[ci].fraction[i])
+                if share > standing.get(i, (-1.0, 0, 0))[0]:
+                    standing[i] = (share, ci, int(overlaps[ci].best_ref[i]))
+        for i, (share, ci, ref) in standing.items():
+            findings[i] = _Finding("ngram", share, ci, ref, {})
+        set_aside = {i for i, _ in hits} - set(standing)
+        self._ngram_vetoed = len(set_aside)
         judged_clean: dict[int, list[dict[str, Any]]] = {}
         if cfg.llm_judge:
             judged_clean = await self._judge(texts, live, candidates, findings, ctx)
@@ -298,13 +335,16 @@ class Contamination(Verifier):
         verdicts = []
         for i in range(len(items)):
             top = max(candidates[i], key=lambda c: c.margin) if candidates[i] else None
-            scores = {"ngram_score": round(ngram_best[i][0], 6),
-                      "embedding_score": round(max(c.similarity for c in candidates[i]), 6) if top else None,
-                      "references_checked": n_entries}
+            scores: dict[str, Any] = {
+                "ngram_score": round(ngram_best[i][0], 6),
+                "embedding_score": round(max(c.similarity for c in candidates[i]), 6) if top else None,
+                "references_checked": n_entries}
             if top is not None and cfg.embedding_threshold is None:
                 scores.update(_evidence(top))
             if i in no_embedding:
                 scores["embedding_skipped"] = "non_latin_script"
+            if i in set_aside:
+                scores["ngram_set_aside"] = "numbers_changed"
             f = findings[i]
             if f is None:
                 if i in judged_clean:
@@ -323,18 +363,10 @@ class Contamination(Verifier):
 
     # -- n-grams --
 
-    def _ngram_overlaps(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
-                        ctx: StageContext) -> list[Overlap]:
-        if not corpora:
-            return []
-        n = self.config.ngram_n
+    def _ngram_indexes(self, corpora: Sequence[ReferenceCorpus], ctx: StageContext) -> list[NgramIndex]:
+        """Each corpus's n-gram index (built once per corpus content and n, then memory-mapped)."""
         root = self.config.index_dir or (Path(ctx.workspace) / "indexes")
-        grams = TokenHasher().ngrams(texts, n)
-        out = []
-        for corpus in corpora:
-            index, _ = load_or_build(corpus.texts, corpus.fingerprint, n, root)
-            out.append(index.lookup(grams))
-        return out
+        return [load_or_build(corpus.texts, corpus.fingerprint, self.config.ngram_n, root)[0] for corpus in corpora]
 
     # -- embeddings and rare-token evidence --
 
@@ -356,7 +388,8 @@ class Contamination(Verifier):
         return NullSettings(k=cfg.top_k, rarity_weight=cfg.rarity_weight, ngram_n=cfg.ngram_n,
                             copy_overlap=cfg.copy_overlap, sample=cfg.null_sample, quantile=cfg.null_quantile,
                             margin=cfg.null_margin, floor=cfg.score_floor, ceiling=cfg.score_ceiling,
-                            default=cfg.default_score_threshold, seed=seed, number_weight=cfg.number_weight)
+                            default=cfg.default_score_threshold, seed=seed, number_weight=cfg.number_weight,
+                            example_weight=cfg.example_weight)
 
     def _embedding_candidates(self, texts: Sequence[str], corpora: Sequence[ReferenceCorpus],
                               ctx: StageContext) -> tuple[list[list[_Candidate]], set[int]]:
@@ -373,6 +406,7 @@ class Contamination(Verifier):
         settings = self.null_settings(ctx.random_seed)
         item_sets = TokenSets.of([texts[i] for i in checked])
         item_numbers = number_sets([texts[i] for i in checked]) if cfg.number_weight else None
+        item_examples = example_sets([texts[i] for i in checked]) if cfg.example_weight else None
         for ci, corpus in enumerate(corpora):
             model = corpus_evidence(corpus, embedder, ctx.random_seed)
             sims, ids = model.index.search(item_vecs, min(k, len(corpus)))
@@ -400,21 +434,29 @@ class Contamination(Verifier):
             cos = sims.reshape(-1).astype(np.float64)
             rare = np.zeros(len(cos))
             nums = np.zeros(len(cos))
-            # Rare-token overlap and number agreement are at most 1, so pairs below threshold (or the
-            # judge band's low edge) - both weights cannot reach it: skip them. Numbers first (a few per
-            # text, cheap), then the rare overlap only for the pairs they leave within reach.
-            need = (refs >= 0) & (cos >= reach - cfg.rarity_weight - cfg.number_weight)
+            exs = np.zeros(len(cos))
+            # No code examples on either side: the example term is 0 for every pair (and costs nothing).
+            ew = (cfg.example_weight if item_examples is not None and len(item_examples.tokens)
+                  and model.has_examples else 0.0)
+            # Rare-token overlap, number agreement and example overlap are at most 1, so pairs below
+            # threshold (or the judge band's low edge) - the weights cannot reach it: skip them. Numbers
+            # first (a few per text, cheap), then examples, then the rare overlap only for the pairs they
+            # leave within reach.
+            need = (refs >= 0) & (cos >= reach - cfg.rarity_weight - cfg.number_weight - ew)
             if item_numbers is not None and need.any():
                 nums[need] = model.number_agreement(item_numbers, rows[need], refs[need])
-            need &= cos + cfg.number_weight * nums >= reach - cfg.rarity_weight
+            need &= cos + cfg.number_weight * nums >= reach - cfg.rarity_weight - ew
+            if ew and item_examples is not None and need.any():
+                exs[need] = model.example_agreement(item_examples, rows[need], refs[need])
+            need &= cos + cfg.number_weight * nums + ew * exs >= reach - cfg.rarity_weight
             if need.any():
                 weights = model.weights
                 rare[need] = model.rare_overlap(item_sets, weights.totals(item_sets), rows[need], refs[need])
-            score = model.scores(cos, rare, cfg.rarity_weight, nums, cfg.number_weight)
-            for row, ref, c, r, nu, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(),
-                                              nums.tolist(), score.tolist()):
+            score = model.scores(cos, rare, cfg.rarity_weight, nums, cfg.number_weight, exs, ew)
+            for row, ref, c, r, nu, ex, sc in zip(rows.tolist(), refs.tolist(), cos.tolist(), rare.tolist(),
+                                                  nums.tolist(), exs.tolist(), score.tolist()):
                 if ref >= 0:
-                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, nu, sc, threshold.value, band))
+                    per_item[checked[row]].append(_Candidate(ci, ref, c, r, nu, ex, sc, threshold.value, band))
         for cands in per_item:
             cands.sort(key=lambda c: (-c.similarity, c.corpus, c.entry))
             del cands[k:]
@@ -463,6 +505,8 @@ class Contamination(Verifier):
         facts["ngram threshold"] = cfg.ngram_threshold
         facts["rarity weight"] = cfg.rarity_weight
         facts["number weight"] = cfg.number_weight
+        facts["example weight"] = cfg.example_weight
+        facts["n-gram hits set aside for changed numbers"] = self._ngram_vetoed
         if cfg.llm_judge:
             jc = self._judge_counts
             facts["judge: candidates sent to the judge"] = jc.get("sent", 0)
@@ -474,6 +518,9 @@ class Contamination(Verifier):
                                                     "ngram_n": cfg.ngram_n, "ngram_threshold": cfg.ngram_threshold,
                                                     "rarity_weight": cfg.rarity_weight,
                                                     "number_weight": cfg.number_weight,
+                                                    "example_weight": cfg.example_weight,
+                                                    "ngram_number_veto": cfg.ngram_number_veto,
+                                                    "ngram_vetoed": self._ngram_vetoed,
                                                     "embedding_threshold": cfg.embedding_threshold,
                                                     "null_quantile": cfg.null_quantile,
                                                     "null_margin": cfg.null_margin,
@@ -559,6 +606,52 @@ class Contamination(Verifier):
         return judged_clean
 
 
+def _numbers_changed(texts: Sequence[str], hits: list[tuple[int, int]], indexes: Sequence[NgramIndex],
+                     corpora: Sequence[ReferenceCorpus], n: int) -> set[tuple[int, int]]:
+    """The n-gram hits (item, corpus) whose every matched reference entry has other numbers outside its
+    code examples.
+
+    The entries are those the item's matched n-grams point at in that corpus's index
+    (`NgramIndex.matched_refs`): when the item copies an entry, the n-grams holding its numbers point
+    at an entry with those numbers (that one or an earlier copy), so a copy is never set aside, while
+    the same template with a number changed matches only entries with other numbers. "Other numbers"
+    is number agreement < 0 (`benchsmith.index.rarity.number_agreement`): each side has a value the
+    other lacks; numbers dropped or added are not a change. Cost: the hits' n-grams looked up once
+    more and one small set comparison per matched entry; nothing for items without a hit.
+    """
+    if not hits:
+        return set()
+    hasher = TokenHasher()
+    by_corpus: dict[int, list[int]] = {}
+    for h, (_, ci) in enumerate(hits):
+        by_corpus.setdefault(ci, []).append(h)
+    item_numbers = number_sets(prose_texts([texts[i] for i, _ in hits]))
+    kept = np.full(len(hits), -np.inf)
+    for ci, members in by_corpus.items():
+        q, refs = indexes[ci].matched_refs(hasher.ngrams([texts[hits[h][0]] for h in members], n))
+        rows = np.asarray(members, dtype=np.int64)[q]
+        agree = number_agreement(item_numbers, rows, corpus_prose_numbers(corpora[ci]), refs)
+        np.maximum.at(kept, rows, agree)
+    return {hits[h] for h in np.flatnonzero(kept < 0).tolist()}
+
+
+_PROSE_NUMBERS: dict[str, TokenSets] = {}
+
+
+def corpus_prose_numbers(corpus: ReferenceCorpus) -> TokenSets:
+    """The numbers of each entry outside its code examples, kept per process (by content)."""
+    key = corpus.fingerprint
+    with _VECTOR_LOCK:
+        hit = _PROSE_NUMBERS.get(key)
+    if hit is None:
+        hit = number_sets(prose_texts(corpus.texts))
+        with _VECTOR_LOCK:
+            if len(_PROSE_NUMBERS) >= 8:
+                _PROSE_NUMBERS.pop(next(iter(_PROSE_NUMBERS)))
+            _PROSE_NUMBERS[key] = hit
+    return hit
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
@@ -566,7 +659,8 @@ def _truncate(text: str, limit: int) -> str:
 def _evidence(c: _Candidate) -> dict[str, Any]:
     """What a verdict says about the evidence of its candidate."""
     return {"rare_overlap": round(c.rare, 6), "number_agreement": round(c.numbers, 6),
-            "evidence_score": round(c.score, 6), "evidence_threshold": round(c.threshold, 6)}
+            "example_agreement": round(c.examples, 6), "evidence_score": round(c.score, 6),
+            "evidence_threshold": round(c.threshold, 6)}
 
 
 def _calibration_row(corpus: ReferenceCorpus, threshold: Threshold, null: NullDistribution) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 `CorpusEvidence` is built once per corpus content (and embedder) and kept per process:
 building it embeds the corpus (the expensive part, cached on disk by the embedder),
 counts token document frequencies, and measures the leave-one-out null distribution
-(`benchsmith.index.selfcal`). `Threshold` says which evidence score flags an item and
+(`benchsmith.index.selfcal`). Token sets, number sets and code examples
+(`benchsmith.index.examples`) are computed on first use. `Threshold` says which evidence score flags an item and
 where that number came from: the corpus's own null, a fixed value, or the documented
 fallback when the corpus is too small to have a null (one entry has no neighbours).
 """
@@ -17,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from benchsmith.index.examples import example_agreement, example_sets, prose_texts
 from benchsmith.index.neighbours import VectorIndex
 from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, number_sets, pair_overlap
 from benchsmith.index.selfcal import MIN_NULL, NullDistribution, Searchable, evidence, leave_one_out
@@ -40,6 +42,7 @@ class NullSettings:
     default: float
     seed: int = 0
     number_weight: float = 0.0
+    example_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,28 @@ class CorpusEvidence:
 
     @cached_property
     def numbers(self) -> TokenSets:
-        """The numbers of each entry, as multisets (`benchsmith.index.rarity.number_sets`)."""
+        """The number values of each entry, as sets (`benchsmith.index.rarity.number_sets`)."""
         return number_sets(self.texts)
+
+    @cached_property
+    def examples(self) -> TokenSets:
+        """The normalised code examples of each entry (`benchsmith.index.examples`; empty outside code)."""
+        return example_sets(self.texts)
+
+    @cached_property
+    def example_weights(self) -> RarityWeights:
+        """Rarity of each code example among this corpus's entries."""
+        return RarityWeights(self.examples)
+
+    @property
+    def has_examples(self) -> bool:
+        """Whether any entry has a code example (else the example signal is 0 for every pair)."""
+        return len(self.examples.tokens) > 0
+
+    @cached_property
+    def prose_numbers(self) -> TokenSets:
+        """The numbers of each entry outside its code examples (`numbers` where the corpus has none)."""
+        return number_sets(prose_texts(self.texts)) if self.has_examples else self.numbers
 
     @cached_property
     def totals(self) -> np.ndarray:
@@ -92,7 +115,11 @@ class CorpusEvidence:
                                 k=settings.k, rarity_weight=settings.rarity_weight, ngram_n=settings.ngram_n,
                                 copy_overlap=settings.copy_overlap, sample=settings.sample, seed=settings.seed,
                                 numbers=self.numbers if settings.number_weight else None,
-                                number_weight=settings.number_weight)
+                                number_weight=settings.number_weight,
+                                examples=self.examples if settings.example_weight and self.has_examples else None,
+                                example_weights=self.example_weights if settings.example_weight
+                                and self.has_examples else None,
+                                example_weight=settings.example_weight)
             self._nulls[settings] = hit
         return hit
 
@@ -122,7 +149,12 @@ class CorpusEvidence:
         """Number agreement of (query, reference entry) pairs; `queries` from `number_sets`."""
         return number_agreement(queries, q_rows, self.numbers, r_rows)
 
+    def example_agreement(self, queries: TokenSets, q_rows: np.ndarray, r_rows: np.ndarray) -> np.ndarray:
+        """Example agreement of (query, reference entry) pairs; `queries` from `example_sets`."""
+        return example_agreement(queries, q_rows, self.examples, r_rows, self.example_weights)
+
     def scores(self, cosine: np.ndarray, rare: np.ndarray, rarity_weight: float, numbers: np.ndarray | None = None,
-               number_weight: float = 0.0) -> np.ndarray:
+               number_weight: float = 0.0, examples: np.ndarray | None = None,
+               example_weight: float = 0.0) -> np.ndarray:
         """Evidence scores of pairs (see `benchsmith.index.selfcal.evidence`)."""
-        return evidence(cosine, rare, rarity_weight, numbers, number_weight)
+        return evidence(cosine, rare, rarity_weight, numbers, number_weight, examples, example_weight)

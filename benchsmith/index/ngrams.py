@@ -407,6 +407,27 @@ class NgramIndex:
         return Overlap(fraction=fraction, matched=matched, total=total, best_ref=best_ref,
                        best_shared=best_shared)
 
+    def matched_refs(self, grams: HashedNgrams) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (text, reference entry) pairs: the entries that the texts' matched n-grams point at.
+
+        A key points at the first entry holding it, so these are not all entries sharing n-grams with a
+        text, but they include every entry that holds one of its n-grams first (`lookup`'s best_ref among
+        them); sorted by text, then entry.
+        """
+        if grams.n != self.n:
+            raise ValueError(f"n-grams of size {grams.n} cannot be looked up in a {self.n}-gram index")
+        keys, owners = grams.distinct_sorted()
+        if not len(self.keys) or not len(keys):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        pos = np.searchsorted(self.keys, keys)
+        np.minimum(pos, len(self.keys) - 1, out=pos)
+        found = np.asarray(self.keys[pos] == keys)
+        refs = np.asarray(self.refs[pos[found]], dtype=np.int64)
+        width = int(refs.max()) + 1 if len(refs) else 1
+        pairs = np.unique(owners[found].astype(np.int64) * width + refs)
+        return pairs // width, pairs % width
+
     # -- persistence --
 
     def save(self, folder: Path) -> Path:

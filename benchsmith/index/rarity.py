@@ -124,10 +124,11 @@ class RarityWeights:
 
 def pair_overlap(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray,
                  weights: RarityWeights, *, q_totals: np.ndarray | None = None,
-                 r_totals: np.ndarray | None = None) -> np.ndarray:
+                 r_totals: np.ndarray | None = None, lighter: bool = True) -> np.ndarray:
     """Rarity-weighted overlap of each pair (queries[q_rows[p]], refs[r_rows[p]]), in [0, 1].
 
-    shared weight / min(weight of the query's tokens, weight of the reference's tokens);
+    shared weight / min(weight of the query's tokens, weight of the reference's tokens)
+    (`lighter=False`: / max, so that both sides must be mostly shared);
     0.0 where either text has no tokens. `q_totals` / `r_totals` (from `weights.totals`)
     may be passed to avoid recomputing them for every batch of pairs.
     """
@@ -140,8 +141,9 @@ def pair_overlap(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows
     a_tok, a_pair, shared = _shared(queries, q_rows, refs, r_rows)
     w = weights.of(a_tok[shared])
     got = np.bincount(a_pair[shared], weights=w, minlength=n_pairs)
-    denom = np.minimum(qt[q_rows], rt[r_rows])
-    out: np.ndarray = np.divide(got, denom, out=np.zeros(n_pairs, dtype=np.float64), where=denom > 0)
+    denom = (np.minimum if lighter else np.maximum)(qt[q_rows], rt[r_rows])
+    out: np.ndarray = np.divide(got, denom, out=np.zeros(n_pairs, dtype=np.float64),
+                                where=(denom > 0) & (np.minimum(qt[q_rows], rt[r_rows]) > 0))
     return out
 
 
@@ -187,19 +189,23 @@ def numbers_of(text: str) -> list[str]:
     return [_canonical(m) for m in _NUMBER.findall(text)]
 
 
+def value_sets(values: Sequence[Sequence[str]]) -> TokenSets:
+    """Per text, the distinct strings of `values[i]`, hashed, in the `TokenSets` layout (sorted within each text)."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    hashes: list[int] = []
+    for i, vals in enumerate(values):
+        hashes.extend(xxhash.xxh3_64_intdigest(v.encode()) for v in set(vals))
+        offsets[i + 1] = len(hashes)
+    tokens = np.array(hashes, dtype=np.uint64)
+    owners = np.repeat(np.arange(len(values), dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((tokens, owners))
+    return TokenSets(tokens=np.ascontiguousarray(tokens[order]), offsets=offsets)
+
+
 def number_sets(texts: Sequence[str]) -> TokenSets:
     """The distinct number values of each text (a value said twice is one number: a rewording that
     restates an example's value, or a question that repeats a figure, adds nothing new)."""
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    hashes: list[int] = []
-    for i, text in enumerate(texts):
-        hashes.extend(xxhash.xxh3_64_intdigest(v.encode()) for v in set(numbers_of(text)))
-        offsets[i + 1] = len(hashes)
-    tokens = np.array(hashes, dtype=np.uint64)
-    # Sorted within each text, as `TokenSets` promises (elements are distinct by construction).
-    owners = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
-    order = np.lexsort((tokens, owners))
-    return TokenSets(tokens=np.ascontiguousarray(tokens[order]), offsets=offsets)
+    return value_sets([numbers_of(t) for t in texts])
 
 
 def number_agreement(queries: TokenSets, q_rows: np.ndarray, refs: TokenSets, r_rows: np.ndarray) -> np.ndarray:

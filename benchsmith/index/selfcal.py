@@ -9,10 +9,12 @@ evidence score. That is the null distribution; a threshold just above its high q
 flags few distinct items *of this corpus's style and size*, with no hand tuning.
 
 Evidence per (item, candidate reference) pair is
-`cosine + rarity_weight * rare_overlap + number_weight * number_agreement`
-(`benchsmith.index.rarity`): embeddings say "same topic and phrasing", rare-token overlap
-says "same names and rare words", number agreement says "same numbers" (+1) or "the same
-template asking about other numbers" (down to -1).
+`cosine + rarity_weight * rare_overlap + number_weight * number_agreement
++ example_weight * example_agreement` (`benchsmith.index.rarity`, `benchsmith.index.examples`):
+embeddings say "same topic and phrasing", rare-token overlap says "same names and rare
+words", number agreement says "same numbers" (+1) or "the same template asking about other
+numbers" (down to -1), example agreement says "the same doctest calls with the same outputs"
+(code prompts only; 0 elsewhere).
 
 Two precautions keep the null honest:
 - A corpus often holds near-copies of its own entries (MathQA has many problems that differ
@@ -31,6 +33,7 @@ from typing import Protocol
 
 import numpy as np
 
+from benchsmith.index.examples import example_agreement
 from benchsmith.index.ngrams import TokenHasher
 from benchsmith.index.rarity import RarityWeights, TokenSets, number_agreement, pair_overlap
 
@@ -49,11 +52,14 @@ class Searchable(Protocol):
 
 
 def evidence(cosine: np.ndarray, rare: np.ndarray, rarity_weight: float, numbers: np.ndarray | None = None,
-             number_weight: float = 0.0) -> np.ndarray:
-    """The combined evidence score of (cosine, rare-token overlap, number agreement) pairs."""
+             number_weight: float = 0.0, examples: np.ndarray | None = None,
+             example_weight: float = 0.0) -> np.ndarray:
+    """The combined evidence score of (cosine, rare-token overlap, number agreement, example overlap) pairs."""
     out = np.asarray(cosine, dtype=np.float64) + rarity_weight * np.asarray(rare, dtype=np.float64)
     if numbers is not None and number_weight:
         out = out + number_weight * np.asarray(numbers, dtype=np.float64)
+    if examples is not None and example_weight:
+        out = out + example_weight * np.asarray(examples, dtype=np.float64)
     return out
 
 
@@ -106,7 +112,8 @@ class NullDistribution:
 def leave_one_out(index: Searchable, vectors: np.ndarray, texts: list[str], sets: TokenSets,
                   weights: RarityWeights, *, k: int, rarity_weight: float, ngram_n: int,
                   copy_overlap: float, sample: int, seed: int, numbers: TokenSets | None = None,
-                  number_weight: float = 0.0) -> NullDistribution:
+                  number_weight: float = 0.0, examples: TokenSets | None = None,
+                  example_weights: RarityWeights | None = None, example_weight: float = 0.0) -> NullDistribution:
     """The null distribution of a corpus (module docstring): `sample` entries, each vs the others.
 
     `index` searches `vectors` (the corpus's own embeddings); `sets` are the corpus's token
@@ -137,7 +144,9 @@ def leave_one_out(index: Searchable, vectors: np.ndarray, texts: list[str], sets
     copy = same_text | (containment >= copy_overlap)
     rare = pair_overlap(sets, q, sets, r, weights)
     nums = number_agreement(numbers, q, numbers, r) if numbers is not None and number_weight else None
-    score = evidence(s, rare, rarity_weight, nums, number_weight)
+    exs = (example_agreement(examples, q, examples, r, example_weights)
+           if examples is not None and example_weights is not None and example_weight else None)
+    score = evidence(s, rare, rarity_weight, nums, number_weight, exs, example_weight)
     score[copy] = -np.inf
     best = np.full(n, -np.inf)
     np.maximum.at(best, q, score)
