@@ -273,9 +273,9 @@ def test_concurrency_is_bounded(fake_llm, tmp_path: Path) -> None:
 
 
 def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
-    # The default transport: one aiohttp pool per endpoint and loop; 20 in flight, never more.
+    # The aiohttp transport: one aiohttp pool per endpoint and loop; 20 in flight, never more.
     fake_llm.configure(latency_s=0.2)
-    client = make_client(fake_llm, tmp_path, concurrency=20)
+    client = make_client(fake_llm, tmp_path, concurrency=20, transport="aiohttp")
     assert client.transport == "aiohttp"
 
     async def many() -> list[dict[str, Any]]:
@@ -289,7 +289,8 @@ def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
     assert fake_llm.stats()["max_in_flight"] == 20 and fake_llm.stats()["requests"] == 60
 
 
-def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path, transport: str) -> None:
     # A server that accepts and closes at once: retried as a connection failure, then an EndpointError
     # naming the cause (not a 'timeout', as aiohttp's own error mapping would call it).
     import socket
@@ -314,7 +315,8 @@ def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path
     thread.start()
     try:
         url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
-        client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=5, cache_dir=tmp_path / "cache")
+        client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=5, cache_dir=tmp_path / "cache",
+                           transport=transport)  # type: ignore[arg-type]
         with pytest.raises(EndpointError) as err:
             ask(client, "Anyone there?")
         assert "tried 4 times" in str(err.value) and "RemoteProtocolError" in str(err.value)
