@@ -319,7 +319,9 @@ def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path
                            transport=transport)  # type: ignore[arg-type]
         with pytest.raises(EndpointError) as err:
             ask(client, "Anyone there?")
-        assert "tried 4 times" in str(err.value) and "RemoteProtocolError" in str(err.value)
+        # The peer closing a read connection is seen as a protocol error or a read error, depending on timing.
+        message = str(err.value)
+        assert "tried 4 times" in message and ("RemoteProtocolError" in message or "ReadError" in message)
     finally:
         stop.set()
         thread.join()
