@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from benchsmith.canaries import DEFECTS, Defect
 from benchsmith.errors import SpecError, UnknownNameError
 from benchsmith.records import content_hash
+from benchsmith.text import repeated
 
 BASE_ROLES: tuple[str, ...] = ("generator", "judge")
 """The roles every spec has; `llm.roles` adds named ones."""
@@ -404,7 +405,7 @@ class SuiteSpec(_Strict):
     @classmethod
     def _unique_names(cls, stages: list[StageSpec]) -> list[StageSpec]:
         names = [s.name for s in stages]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(names)
         if dupes:
             raise ValueError(f"stage listed twice: {', '.join(dupes)}")
         return stages
@@ -419,7 +420,7 @@ class SuiteSpec(_Strict):
     @classmethod
     def _unique_solvers(cls, solvers: list[SolverSpec]) -> list[SolverSpec]:
         names = [s.name for s in solvers]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(names)
         if dupes:
             raise ValueError(f"solver name listed twice: {', '.join(dupes)} (give each panel model its own `name`)")
         return solvers

@@ -22,6 +22,15 @@ _DROP_CATEGORIES = ("P", "S")
 _WS = re.compile(r"\s+")
 
 
+def repeated(values: Sequence[str]) -> list[str]:
+    """The values that occur more than once, sorted (for "listed twice" errors)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for v in values:
+        (twice if v in seen else seen).add(v)
+    return sorted(twice)
+
+
 def _strip_punct(text: str) -> str:
     # Replaced by a space rather than removed so "2+2" and "2 + 2" normalise alike and
     # "end.Start" does not glue two words together.

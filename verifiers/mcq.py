@@ -14,7 +14,7 @@ from pydantic import Field
 
 from benchsmith.records import Item, Verdict
 from benchsmith.stages import ItemVerifier, StageConfig, StageContext, verifiers
-from benchsmith.text import normalize_text
+from benchsmith.text import normalize_text, repeated
 
 McqReason = Literal["too_few_options", "empty_option", "duplicate_options", "banned_option",
                     "answer_not_in_options", "invalid_true_false"]
@@ -48,7 +48,7 @@ def check_mcq(item: Item, config: McqConfig) -> tuple[McqReason, dict[str, Any]]
     normed = [normalize_text(o) for o in options]
     if any(not n for n in normed):
         return "empty_option", {"index": normed.index("")}
-    dupes = sorted({n for n in normed if normed.count(n) > 1})
+    dupes = repeated(normed)
     if dupes:
         return "duplicate_options", {"duplicates": dupes}
     banned = {normalize_text(b) for b in config.banned_options}

@@ -28,6 +28,7 @@ from benchsmith.llm.client import LLMClient
 from benchsmith.llm.usage import CallBudget, UsageMeter
 from benchsmith.records import Item
 from benchsmith.spec import SolverSpec
+from benchsmith.text import repeated
 
 IDK = "I don't know"
 DIFFICULTY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -125,7 +126,7 @@ def _check_panel(solvers: Sequence[SolverSpec]) -> None:
     if not solvers:
         raise SpecError("no solver panel: pass --model NAME@BASE_URL (repeatable) or a spec with `solvers:`")
     names = [s.name for s in solvers]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = repeated(names)
     if dupes:
         raise SpecError(f"panel model listed twice: {', '.join(dupes)} (label one: LABEL=NAME@BASE_URL)")
 
