@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any
 
-import pytest
+import httpx
 import typer
 from typer.testing import CliRunner
 
 import benchsmith.cli  # noqa: F401  (cli_review reuses its console and options)
 from benchsmith.cli_review import review_app, reviewers_app
+from benchsmith.process import free_port
 from benchsmith.review import open_review_store, verify_login
 
 app = typer.Typer()
@@ -38,14 +42,26 @@ def test_reviewers_add_and_list(tmp_path: Path) -> None:
         assert verify_login(store, "bob", "bob-password") is not None
 
 
-def test_review_prints_url_and_serves_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_serve(workspace: Path, host: str, port: int, db_url: str | None = None) -> None:
-        seen.update(workspace=workspace, host=host, port=port, db_url=db_url)
-
-    monkeypatch.setattr("benchsmith.review.web.serve", fake_serve)
-    r = runner.invoke(app, ["review", "--port", "8123", "-w", str(tmp_path / "ws")])
-    assert r.exit_code == 0, r.output
-    assert "http://127.0.0.1:8123/queue" in r.output and "no reviewer accounts" in r.output
-    assert seen == {"workspace": tmp_path / "ws", "host": "127.0.0.1", "port": 8123, "db_url": None}
+def test_review_prints_url_and_serves_the_workspace(tmp_path: Path) -> None:
+    # The real command in its own process: it prints the queue's URL, then serves the workspace's app there.
+    ws = tmp_path / "ws"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "benchsmith", "review", "--port", str(port), "-w", str(ws)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "benchsmith review did not start"
+                time.sleep(0.2)
+        assert login.status_code == 200 and 'name="csrf"' in login.text
+        assert httpx.get(f"http://127.0.0.1:{port}/queue", timeout=5, follow_redirects=False).status_code in (302, 303)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/queue" in output and "no reviewer accounts" in output, output
+    assert (ws / "workspace.db").exists()  # the workspace's own database, created on first use
