@@ -52,6 +52,12 @@ Targets (from the issue), printed beside the figures: benchsmith >= 75 % of bare
     python bench/end_to_end.py                       # 2,000 items, 0 and 200 ms
     python bench/end_to_end.py --items 500           # quick check
     python bench/end_to_end.py --latencies 0 --skip-distilabel --json /tmp/e2e.json
+    python bench/end_to_end.py --latencies 200 --latency-jitter 0.2   # latency 200 ms +/- 20 %
+
+Latency is constant unless `--latency-jitter` spreads it: requests sent together then come
+back together, so a client's answers arrive in waves of up to `--concurrency` and the last
+of each wave waits for the client's (and the server's) work on the others before its slot
+is reused. Real endpoints answer in varying times; the jittered row shows that case.
 
 Exit status 0 when every part ran (whether or not targets are met; `--check` makes a
 missed target exit 1), 1 when a part failed.
@@ -210,10 +216,14 @@ def tail(path: Path, lines: int = 25) -> str:
         return ""
 
 
+# --latency-jitter: the spread of each request's latency, a share of it (0: constant, the issue's case).
+LATENCY_JITTER = 0.0
+
+
 def measure(srv: Any, latency_s: float, body: Any) -> dict[str, Any]:
     """Reset and script the server, run `body()` -> (rc, t0, t1, extra); the figures."""
     srv.reset()
-    srv.configure(latency_s=latency_s)
+    srv.configure(latency_s=latency_s, latency_jitter=LATENCY_JITTER, seed=0)
     srv.add_rule(match=JUDGE_MARK, response=JUDGE_ANSWER)
     rc, t0, t1, extra = body()
     stats = srv.stats()
@@ -611,6 +621,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="benchsmith's budget.max_llm_calls as a multiple of --items (2 = exactly the minimum; "
                          "raise it, e.g. 10, to measure what over-generation costs when the budget does not cap it)")
     ap.add_argument("--latencies", default="0,200", help="comma-separated per-request latencies in ms")
+    ap.add_argument("--latency-jitter", type=float, default=0.0,
+                    help="spread each request's latency uniformly over +/- this share of it (e.g. 0.2); "
+                         "0 (default) keeps it constant, as the issue measured")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seeds", type=int, default=300, help="distinct seeds in the seed file")
     ap.add_argument("--batch-size", type=int, default=256, help="distilabel input_batch_size")
@@ -632,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.bare_worker:
         return bare_worker(args.bare_worker)
+    global LATENCY_JITTER
+    LATENCY_JITTER = args.latency_jitter
 
     from benchsmith.testing.fake_openai import FakeOpenAIServer
 
@@ -650,7 +665,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         with FakeOpenAIServer(log_path=work / "fake-server.log") as srv:
-            print(f"fake server {srv.base_url}; {args.items} items, {len(seeds)} seeds, concurrency "
+            jitter = f" +/- {args.latency_jitter:.0%}" if args.latency_jitter else " (constant)"
+            print(f"fake server {srv.base_url}; latency{jitter}; {args.items} items, {len(seeds)} seeds, concurrency "
                   f"{args.concurrency}, distilabel batch {args.batch_size} and {equal_batch}; {os.cpu_count()} CPUs, load average "
                   f"{os.getloadavg()[0]:.2f} (other processes share the CPUs with the bench); work dir {work}",
                   flush=True)
@@ -704,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({
             "items": args.items, "seeds": len(seeds), "concurrency": args.concurrency,
             "distilabel_batch_size": args.batch_size, "distilabel_equal_batch_size": equal_batch,
-            "latencies_ms": latencies_ms,
+            "latencies_ms": latencies_ms, "latency_jitter": args.latency_jitter,
             "calls_per_candidate": calls_per_candidate, "minimum_calls": args.items * calls_per_candidate,
             "cpus": os.cpu_count(), "load_average_end": os.getloadavg()[0],
             "results": results, "targets": checks}, indent=2))

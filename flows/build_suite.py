@@ -26,6 +26,7 @@ would be "caught" by dedup as a copy of its own source, which says nothing about
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from benchsmith.answer_balance import answer_balance_report
 from benchsmith.canaries import (
     POOL_DEFECTS,
     Defect,
+    Planting,
     applicable,
     catch_report,
     defect_of,
@@ -80,7 +82,9 @@ def _key_value(value: Any) -> Any:
         return value.model_dump(mode="json", exclude={"source_path": True, "execution": True, "review": True,
                                                       "publish": {"hub"}})
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        # A digest of pydantic's own (Rust) JSON: a 2,000-item pool is keyed in ~25 ms instead
+        # of ~100 ms (model_dump + sorted json.dumps), with the event loop stopped meanwhile.
+        return hashlib.sha256(value.model_dump_json().encode("utf-8")).hexdigest()
     if isinstance(value, (list, tuple)):
         return [_key_value(v) for v in value]
     return value
@@ -264,37 +268,52 @@ def pool_target(spec: SuiteSpec) -> int:
     return math.ceil(spec.target_items * spec.selection.overgenerate)
 
 
-def canary_reserve(spec: SuiteSpec, generated: int, n: int, canaries: int) -> int:
+def canary_reserve(spec: SuiteSpec, generated: int, n: int, canaries: int, turns: int = 0) -> int:
     """Per-item verifier calls to set aside for the canaries a round of `n` candidates plants
-    (`generated`: candidates made before it; `canaries`: how many the run holds already)."""
+    (`generated`: candidates made before it; `canaries`: how many the run holds already;
+    `turns`: how many defects earlier rounds took in turn).
+
+    Only the canaries due for the per-item verifiers cost calls here: the pool defects
+    (near-copies) are planted after verification and carry their source's verdicts. Counting
+    them too held back budget that a second round of a handful of candidates then had to
+    spend, a round that cost a whole generate-and-judge latency for those few items.
+    """
     per_canary = sum(stage.calls_per_item() for stage in item_stages(spec))
-    return per_canary * max(0, canary_target(spec, generated + n) - canaries)
+    due = in_turn(canary_defects(spec), turns, max(0, canary_target(spec, generated + n) - canaries))
+    return per_canary * sum(1 for d in due if d not in POOL_DEFECTS)
+
+
+def wanted_candidates(spec: SuiteSpec, kept: int, generated: int, survived: int) -> int:
+    """Candidates the missing items need at the yield seen so far, whatever the budget (`plan_round`)."""
+    need = pool_target(spec) - kept
+    if need <= 0:
+        return 0
+    yield_rate = max(survived / generated, 0.2) if generated else 1.0
+    return min(math.ceil(need / yield_rate * (1.05 if generated else 1.0)), 4 * pool_target(spec))
 
 
 def plan_round(spec: SuiteSpec, kept: int, generated: int, survived: int, budget_left: int,
-               canaries: int = 0) -> int:
+               canaries: int = 0, turns: int = 0) -> int:
     """How many candidates to ask for next: enough for the missing items at the yield seen so far.
 
     The first round assumes every candidate survives, so a run whose yield is 100% pays
     for exactly what it publishes (plus its canaries); later rounds use the measured yield
     (never assumed below 1 in 5) with a 5% margin. Never more than the remaining budget can
     finish, counting the per-item verifier calls of the canaries the round will plant
-    (`canaries`: how many the run holds already).
+    (`canaries`: how many the run holds already; `turns`: defects taken in turn so far).
     """
-    need = pool_target(spec) - kept
-    if need <= 0:
+    wanted = wanted_candidates(spec, kept, generated, survived)
+    if wanted == 0:
         return 0
-    yield_rate = max(survived / generated, 0.2) if generated else 1.0
-    wanted = math.ceil(need / yield_rate * (1.05 if generated else 1.0))
     per_candidate = calls_per_candidate(spec)
     affordable = budget_left // per_candidate
     if any(stage.calls_per_item() for stage in item_stages(spec)):
         def cost(n: int) -> int:
-            return n * per_candidate + canary_reserve(spec, generated, n, canaries)
+            return n * per_candidate + canary_reserve(spec, generated, n, canaries, turns)
 
         while affordable > 0 and cost(affordable) > budget_left:
             affordable -= 1
-    return max(0, min(wanted, affordable, 4 * pool_target(spec)))
+    return max(0, min(wanted, affordable))
 
 
 def build_funnel(spec: SuiteSpec, attempted: int, final: list[Item], failures: list[GenerationFailure],
@@ -412,27 +431,35 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
                                shards: int, counts: dict[str, int], corpus_hash: str, corpus: Corpus | None,
                                distributed: bool, ledger: Ledger, items: dict[str, Item],
                                canaries: dict[str, Item], defects: list[Defect], turns: int,
-                               started: list[asyncio.Future[Any]]) -> _RoundWork | None:
+                               started: list[asyncio.Future[Any]], short_by: int = 0) -> _RoundWork | None:
     """One round's generation shards and the verify shards of their candidates; None if nothing was made.
 
     A generation shard's candidates are verified as soon as it and every shard before it
     have finished, while later shards still generate: the endpoint's slots stay busy
     instead of idling between the phases. Waiting for the shards before it keeps what a
     shard's verify task gets (which repeats are dropped, its inputs, its budget) the
-    same whatever order the shards finish in. The last shard's candidates go with the
-    round's canaries, which are planted from all the round's candidates.
+    same whatever order the shards finish in. The round's per-item canaries are planted
+    from the first shard with new candidates and verified with them.
 
     Budgets are fixed up front so that they never depend on timing: the generation shards
     share what the round's verification (its candidates and canaries, `calls_per_item()`
     each) does not need; a verify shard gets its candidates' calls plus what its
-    generation shard left unspent; the last one gets the rest. Together they never exceed
-    what the run had left. Every task is appended to `started` (for cancellation).
+    generation shard left unspent, and the canaries' shard their reserve too.
+
+    `short_by`: how many candidates the budget kept this round from asking for. The
+    canaries' reserve assumes every canary reaches every verifier, but one that an
+    LLM-free check drops costs nothing more: once the canaries' shard is verified and every
+    generation shard has finished, what the round has left buys up to `short_by` more
+    candidates in a top-up shard, in this round rather than in a round of its own after
+    it (a whole generate-and-verify latency for a handful of items). Together they never
+    exceed what the run had left. Every task is appended to `started` (for cancellation).
     """
     spec = run.spec
     shard_size = spec.execution.shard_size
     budget = ledger.left()
     per_verify = sum(stage.calls_per_item() for stage in item_stages(spec))
-    reserve = min(budget, per_verify * n + canary_reserve(spec, len(items), n, len(canaries)))
+    canary_calls_reserved = canary_reserve(spec, len(items), n, len(canaries), turns)
+    reserve = min(budget, per_verify * n + canary_calls_reserved)
     gen_budgets = shares(budget - reserve, [1] * shards)
     gens = [_start(generate_shard, dict(run=run, sources=sources, n=n, round_index=round_index, shard=(i, shards),
                                         budget=gen_budgets[i], document_item_counts=counts,
@@ -444,17 +471,29 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
     seen: set[str] = set()
     verifying: list[asyncio.Future[Any]] = []
     spent = committed = 0  # generation calls charged so far; budgets handed to verify shards so far
+    due: list[Defect] | None = None  # the round's canary defects, once planted
+    planted = Planting()
+    canary_shards: list[asyncio.Future[Any]] = []
+    canary_allowance = 0
 
-    def verify(batch_items: list[Item], allowance: int) -> None:
+    def verify(batch_items: list[Item], allowance: int) -> list[asyncio.Future[Any]]:
         batches = [batch_items[j:j + shard_size] for j in range(0, len(batch_items), shard_size)]
-        for b, b_budget in zip(batches, shares(allowance, [len(b) for b in batches])):
-            verifying.append(_start(verify_shard, dict(run=run, items=b, budget=b_budget, corpus=corpus),
-                                    distributed))
-        started.extend(verifying[len(verifying) - len(batches):])
+        futures = [_start(verify_shard, dict(run=run, items=b, budget=b_budget, corpus=corpus), distributed)
+                   for b, b_budget in zip(batches, shares(allowance, [len(b) for b in batches]))]
+        verifying.extend(futures)
+        started.extend(futures)
+        return futures
 
-    mine: list[Item] = []
-    for i, future in enumerate(gens):
-        out: GenerateOutput = await future
+    def plant_canaries(candidates: list[Item]) -> Planting:
+        # This round's canaries, taken in turn over the defects; pool defects wait for the verified pool.
+        nonlocal due
+        due = in_turn(defects, turns, max(0, canary_target(spec, len(items) + n) - len(canaries)))
+        return plant(candidates, [d for d in due if d not in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|item",
+                     partners=list(items.values()), corpus=corpus, exclude_ids=canaries)
+
+    def take(out: GenerateOutput) -> tuple[list[Item], int]:
+        """Charge a generation shard; its new candidates (repeats dropped) and the calls it used."""
+        nonlocal spent
         ledger.charge(out)
         used = logical_calls(out.usage)
         spent += used
@@ -470,22 +509,45 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
                 seen.add(it.id)
                 mine.append(it)
         fresh.extend(mine)
-        if i < shards - 1 and mine:
-            uncommitted = budget - spent - sum(gen_budgets[i + 1:]) - committed
-            allowance = max(0, min(len(mine) * per_verify + gen_budgets[i] - used, uncommitted))
-            committed += allowance
-            verify(mine, allowance)
+        return mine, used
+
+    for i, future in enumerate(gens):
+        mine, used = take(await future)
+        if not mine:
+            continue
+        with_canaries = due is None
+        if with_canaries:
+            planted = plant_canaries(mine)
+        extra = canary_calls_reserved if with_canaries else 0
+        uncommitted = budget - spent - sum(gen_budgets[i + 1:]) - committed
+        allowance = max(0, min(len(mine) * per_verify + gen_budgets[i] - used + extra, uncommitted))
+        committed += allowance
+        batch = verify([*mine, *planted.items] if with_canaries else mine, allowance)
+        if with_canaries:
+            canary_shards, canary_allowance = batch, allowance
     if not made.items and not made.failures:
         return None
-    # This round's canaries, taken in turn over the defects; pool defects wait for the verified pool.
-    due = in_turn(defects, turns, max(0, canary_target(spec, len(items) + len(fresh)) - len(canaries)))
-    planted = plant(fresh, [d for d in due if d not in POOL_DEFECTS], f"{spec.random_seed}|{round_index}|item",
-                    partners=list(items.values()), corpus=corpus, exclude_ids=canaries)
-    last = [*mine, *planted.items]
-    if last:
-        verify(last, max(0, budget - spent - committed))
+    if due is None:  # nothing new to derive canaries from: say why none were planted
+        planted = plant_canaries([])
+    if short_by > 0 and per_verify:
+        # What the canaries' shard left unspent, and what no shard was given, buys the top-up.
+        left = budget - spent - committed + canary_allowance - sum(
+            logical_calls(out.usage) for out in await asyncio.gather(*canary_shards))
+        n_more = min(short_by, left // calls_per_candidate(spec))
+        if n_more > 0:
+            counts_now = Counter(counts)
+            counts_now.update(d for it in fresh for d in it.metadata.get("document_ids", []))
+            gen_budget = left - per_verify * n_more
+            # Its own round index (beyond the rounds'), so that it plans new requests.
+            top_up = _start(generate_shard, dict(
+                run=run, sources=sources, n=n_more, round_index=spec.budget.max_rounds + round_index, shard=(0, 1),
+                budget=gen_budget, document_item_counts=dict(counts_now), corpus_hash=corpus_hash), distributed)
+            started.append(top_up)
+            mine, used = take(await top_up)
+            if mine:
+                verify(mine, max(0, min(len(mine) * per_verify + gen_budget - used, left - used)))
     checked: list[VerifyOutput] = [await f for f in verifying]
-    return _RoundWork(made=made, duplicates=duplicates, due=due, planted=planted.items,
+    return _RoundWork(made=made, duplicates=duplicates, due=due or [], planted=planted.items,
                       not_planted=planted.not_planted, checked=checked)
 
 
@@ -515,7 +577,7 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
     for round_index in range(spec.budget.max_rounds):
         if kept_count >= pool_target(spec):
             break
-        n = plan_round(spec, kept_count, len(items), kept_count, ledger.left(), len(canaries))
+        n = plan_round(spec, kept_count, len(items), kept_count, ledger.left(), len(canaries), turns)
         if n == 0:
             stop_reason = "budget_exhausted"
             break
@@ -529,7 +591,8 @@ async def build_suite(run: RunConfig, sources: list[Seed] | list[Chunk], corpus:
             work = await _generate_and_verify(
                 run, sources, n=n, round_index=round_index, shards=max(1, math.ceil(n / shard_size)), counts=counts,
                 corpus_hash=corpus_hash, corpus=corpus, distributed=distributed, ledger=ledger, items=items,
-                canaries=canaries, defects=defects, turns=turns, started=started)
+                canaries=canaries, defects=defects, turns=turns, started=started,
+                short_by=wanted_candidates(spec, kept_count, len(items), kept_count) - n)
         except BaseException:
             await _cancel(started)
             raise

@@ -10,9 +10,19 @@ import pyarrow.parquet as pq
 import pytest
 from suite_factory import make_spec
 
-from benchsmith.canaries import CANARY_KEY, SOURCE_KEY, catch_report, defect_of, is_canary, plant, run_target
+from benchsmith.canaries import (
+    CANARY_KEY,
+    POOL_DEFECTS,
+    SOURCE_KEY,
+    catch_report,
+    defect_of,
+    in_turn,
+    is_canary,
+    plant,
+    run_target,
+)
 from benchsmith.documents import Corpus
-from benchsmith.flows.build_suite import calls_per_candidate, canary_target, plan_round
+from benchsmith.flows.build_suite import calls_per_candidate, canary_defects, canary_target, plan_round
 from benchsmith.flows.run_suite import RunReport, run_suite
 from benchsmith.index.groups import choose_keepers
 from benchsmith.records import Citation, Item, Lineage, Verdict
@@ -129,9 +139,18 @@ def test_count_and_round_plan_pay_for_canaries(tmp_path: Path, fake_llm: Any) ->
     spec = make_spec(tmp_path, fake_llm, target_items=40)
     assert canary_target(spec, 40) == 4  # one of each defect a seeds suite can carry
     per = calls_per_candidate(spec)  # 1 generation + 1 judge
+
+    def judged_canaries(n: int) -> int:
+        # A near-copy is planted after verification with its source's verdicts: no judge call.
+        due = in_turn(canary_defects(spec), 0, canary_target(spec, n))
+        return sum(1 for d in due if d not in POOL_DEFECTS)
+
+    assert judged_canaries(40) == 3
     for budget in (30, 50, 83, 200):
         n = plan_round(spec, 0, 0, 0, budget)
-        assert n * per + 1 * canary_target(spec, n) <= budget, (budget, n)
+        assert n * per + judged_canaries(n) <= budget, (budget, n)
+        if n < 40:  # the budget decided: one candidate more would not fit (nothing held back for nothing)
+            assert (n + 1) * per + judged_canaries(n + 1) > budget, (budget, n)
     assert plan_round(make_spec(tmp_path, fake_llm, target_items=40, canaries={"share": 0}), 0, 0, 0, 83) == 40
 
 

@@ -32,3 +32,29 @@ def test_timeline_times_the_requests_since_the_reset(fake_llm: FakeOpenAIServer)
     assert len(tl["started"]) >= 3 and tl["peak_in_flight"][1] == 5
     fake_llm.reset()
     assert fake_llm.stats()["timeline"]["started"] == []
+
+
+def test_latency_jitter_spreads_the_answer_times(fake_llm: FakeOpenAIServer) -> None:
+    # Sent together, answered apart: each request sleeps 0.3 s ± 60 %, from a seeded draw.
+    fake_llm.reset()
+
+    async def burst() -> list[float]:
+        async with httpx.AsyncClient(base_url=fake_llm.base_url, timeout=10, trust_env=False) as client:
+            async def one(i: int) -> float:
+                t0 = time.monotonic()
+                await client.post("/chat/completions", json={"messages": [{"role": "user", "content": f"q {i}"}]})
+                return time.monotonic() - t0
+            return list(await asyncio.gather(*(one(i) for i in range(12))))
+
+    fake_llm.configure(latency_s=0.3)
+    steady = asyncio.run(burst())
+    assert max(steady) - min(steady) < 0.1
+    fake_llm.configure(latency_s=0.3, latency_jitter=0.6, seed=3)
+    assert fake_llm.stats()["latency_jitter"] == 0.6
+    spread = asyncio.run(burst())
+    assert min(spread) >= 0.3 * 0.4 - 0.01 and max(spread) - min(spread) > 0.15
+    with httpx.Client(base_url=fake_llm.root_url, timeout=10, trust_env=False) as http:
+        bad = http.post("/_fake/configure", json={"latency_jitter": 2})
+    assert bad.status_code == 400 and "latency_jitter" in bad.text
+    fake_llm.reset()
+    assert fake_llm.stats()["latency_jitter"] == 0.0

@@ -29,6 +29,9 @@ from benchsmith.process import free_port
 from benchsmith.spec import EndpointSpec, LLMSpec
 from benchsmith.testing.fake_openai import FakeOpenAIServer, instance
 
+# Both wires (benchsmith.llm.transport) must behave alike on every HTTP-level case.
+TRANSPORTS = ["aiohttp", "httpx"]
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"answer": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 5}},
@@ -48,8 +51,9 @@ def ask(client: LLMClient, text: str, schema: dict[str, Any] = SCHEMA, **kw: Any
     return asyncio.run(client.complete_json([{"role": "user", "content": text}], schema, **kw))
 
 
-def test_success_sends_structured_output_and_returns_valid_json(fake_llm, tmp_path: Path) -> None:
-    out = ask(make_client(fake_llm, tmp_path), "Name a prime number.")
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_success_sends_structured_output_and_returns_valid_json(fake_llm, tmp_path: Path, transport: str) -> None:
+    out = ask(make_client(fake_llm, tmp_path, transport=transport), "Name a prime number.")
     jsonschema.validate(out, SCHEMA)
     assert out["score"] == 5  # the fake answers the schema's maximum: the schema reached the server
     [body] = fake_llm.requests()
@@ -94,9 +98,10 @@ def test_no_cache_dir_means_every_call_is_sent(fake_llm, tmp_path: Path) -> None
     assert fake_llm.stats()["requests"] == 2
 
 
-def test_429_with_retry_after_then_success(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_429_with_retry_after_then_success(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(match="busy", status=429, retry_after=1, times=2)
-    client = make_client(fake_llm, tmp_path)
+    client = make_client(fake_llm, tmp_path, transport=transport)
     t0 = time.monotonic()
     out = ask(client, "Are you busy?")
     elapsed = time.monotonic() - t0
@@ -107,16 +112,18 @@ def test_429_with_retry_after_then_success(fake_llm, tmp_path: Path) -> None:
     assert client.usage.role("generator").retries == 2
 
 
-def test_500s_then_success(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_500s_then_success(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(status=500, times=2)
-    client = make_client(fake_llm, tmp_path)
+    client = make_client(fake_llm, tmp_path, transport=transport)
     jsonschema.validate(ask(client, "Hello?"), SCHEMA)
     assert fake_llm.stats()["by_status"] == {"500": 2, "200": 1}
 
 
-def test_persistent_500_raises_request_error(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_persistent_500_raises_request_error(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(status=503)
-    client = make_client(fake_llm, tmp_path, max_retries=2)
+    client = make_client(fake_llm, tmp_path, transport=transport, max_retries=2)
     with pytest.raises(LLMRequestError) as err:
         ask(client, "Hello?")
     assert err.value.reason == "http_503"
@@ -124,10 +131,11 @@ def test_persistent_500_raises_request_error(fake_llm, tmp_path: Path) -> None:
     assert client.usage.role("generator").failures == {"http_503": 1}
 
 
-def test_client_errors_are_not_retried(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_client_errors_are_not_retried(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(match="bad", status=400, times=1)
     fake_llm.add_rule(match="key", status=401, times=1)
-    client = make_client(fake_llm, tmp_path)
+    client = make_client(fake_llm, tmp_path, transport=transport)
     with pytest.raises(LLMRequestError) as err:
         ask(client, "bad request")
     assert err.value.reason == "http_400"
@@ -136,9 +144,10 @@ def test_client_errors_are_not_retried(fake_llm, tmp_path: Path) -> None:
     assert fake_llm.stats()["requests"] == 2
 
 
-def test_hang_times_out_and_is_retried(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_hang_times_out_and_is_retried(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(match="slow", hang_s=30, times=1)
-    client = make_client(fake_llm, tmp_path, timeout_s=0.5)
+    client = make_client(fake_llm, tmp_path, transport=transport, timeout_s=0.5)
     t0 = time.monotonic()
     jsonschema.validate(ask(client, "A slow question"), SCHEMA)
     assert time.monotonic() - t0 < 5.0
@@ -146,7 +155,7 @@ def test_hang_times_out_and_is_retried(fake_llm, tmp_path: Path) -> None:
     assert client.usage.role("generator").retries == 1
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_persistent_hang_raises_timeout(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.add_rule(hang_s=30)
     client = make_client(fake_llm, tmp_path, timeout_s=0.3, max_retries=1, transport=transport)
@@ -206,7 +215,7 @@ def test_schema_mismatch_twice_raises_output_error(fake_llm, tmp_path: Path) -> 
     assert "9 is greater than the maximum of 5" in str(err.value)
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_unreachable_endpoint_raises_endpoint_error_quickly(tmp_path: Path, transport: str) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     client = LLMClient(base_url=url, model="m", max_retries=4, timeout_s=10, cache_dir=tmp_path / "cache",
@@ -216,7 +225,9 @@ def test_unreachable_endpoint_raises_endpoint_error_quickly(tmp_path: Path, tran
         ask(client, "Anyone there?")
     assert time.monotonic() - t0 < 5.0
     message = str(err.value)
-    assert url in message and "tried 4 times" in message and "ConnectError" in message
+    # The underlying error is named: httpx's ConnectError, aiohttp's ClientConnectorError.
+    cause = {"httpx": "ConnectError", "aiohttp": "ClientConnectorError"}[transport]
+    assert url in message and "tried 4 times" in message and f"{cause}: " in message
 
 
 def test_budget_is_shared_and_cache_hits_are_free(fake_llm, tmp_path: Path) -> None:
@@ -273,14 +284,16 @@ def test_concurrency_is_bounded(fake_llm, tmp_path: Path) -> None:
 
 
 def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
-    # The aiohttp transport: one aiohttp pool per endpoint and loop; 20 in flight, never more.
+    # The aiohttp transport (the default): one aiohttp pool per endpoint and loop; 20 in flight, never more.
+    from benchsmith.llm.transport import AiohttpWire
+
     fake_llm.configure(latency_s=0.2)
-    client = make_client(fake_llm, tmp_path, concurrency=20, transport="aiohttp")
+    client = make_client(fake_llm, tmp_path, concurrency=20)
     assert client.transport == "aiohttp"
 
     async def many() -> list[dict[str, Any]]:
-        shards = await client._openai()
-        assert len(shards.clients) == 1
+        wire = await client._wire()
+        assert isinstance(wire, AiohttpWire) and await client._wire() is wire
         return await asyncio.gather(*(client.complete_json([{"role": "user", "content": f"q{i}"}], SCHEMA)
                                       for i in range(60)))
 
@@ -289,7 +302,7 @@ def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
     assert fake_llm.stats()["max_in_flight"] == 20 and fake_llm.stats()["requests"] == 60
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path, transport: str) -> None:
     # A server that accepts and closes at once: retried as a connection failure, then an EndpointError
     # naming the cause (not a 'timeout', as aiohttp's own error mapping would call it).
@@ -320,8 +333,10 @@ def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path
         with pytest.raises(EndpointError) as err:
             ask(client, "Anyone there?")
         # The peer closing a read connection is seen as a protocol error or a read error, depending on timing.
+        causes = {"httpx": ("RemoteProtocolError", "ReadError"),
+                  "aiohttp": ("ServerDisconnectedError", "ClientOSError")}[transport]
         message = str(err.value)
-        assert "tried 4 times" in message and ("RemoteProtocolError" in message or "ReadError" in message)
+        assert "tried 4 times" in message and any(f"{c}: " in message for c in causes), message
     finally:
         stop.set()
         thread.join()
@@ -331,15 +346,15 @@ def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path
 def test_sharded_pool_fills_the_limit_and_balances(fake_llm, tmp_path: Path) -> None:
     # The httpx transport: 20 in flight over shards of 8 connections (3 shards): the limit is
     # reached, never passed, and no shard ever holds more requests than its keep-alive connections.
-    from benchsmith.llm import client as client_module
+    from benchsmith.llm.transport import SHARD_CONNECTIONS, OpenAIWire
 
     fake_llm.configure(latency_s=0.2)
     client = make_client(fake_llm, tmp_path, concurrency=20, transport="httpx")
     peaks: list[int] = []
 
     async def many() -> list[dict[str, Any]]:
-        shards = await client._openai()
-        assert len(shards.clients) == 3
+        shards = await client._wire()
+        assert isinstance(shards, OpenAIWire) and len(shards.clients) == 3
         pick = shards.pick
 
         def watched() -> int:
@@ -353,12 +368,13 @@ def test_sharded_pool_fills_the_limit_and_balances(fake_llm, tmp_path: Path) -> 
 
     assert len(asyncio.run(many())) == 60
     assert fake_llm.stats()["max_in_flight"] == 20
-    assert max(peaks) <= -(-20 // 3) and client_module._SHARD_CONNECTIONS == 8
+    assert max(peaks) <= -(-20 // 3) and SHARD_CONNECTIONS == 8
 
 
-def test_falls_back_to_llama_cpp_schema_form(fake_llm, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_falls_back_to_llama_cpp_schema_form(fake_llm, tmp_path: Path, transport: str) -> None:
     fake_llm.configure(reject_json_schema=True)  # answers like llama-cpp-python's server
-    client = make_client(fake_llm, tmp_path)
+    client = make_client(fake_llm, tmp_path, transport=transport)
     jsonschema.validate(ask(client, "first"), SCHEMA)
     assert client.response_format_style == "json_object_schema"
     jsonschema.validate(ask(client, "second"), SCHEMA)

@@ -1,10 +1,10 @@
 """The one place benchsmith talks to an LLM: `LLMClient.complete_json`.
 
-One `AsyncOpenAI` per client and event loop, with the openai library's own retries
-switched off: we retry here, so that backoff, `Retry-After`, the call budget and the
-usage counters all see every attempt. Answers are asked for as JSON constrained by a
-JSON schema, validated, repaired once if invalid, and cached on disk. A circuit breaker
-stops a client whose recent calls all failed the same way (`CircuitBreaker`).
+One connection pool per endpoint and event loop (`benchsmith.llm.transport`: aiohttp, or
+openai's `AsyncOpenAI` with its own retries switched off). We retry here, so that backoff,
+`Retry-After`, the call budget and the usage counters all see every attempt. Answers are
+asked for as JSON constrained by a JSON schema, validated, repaired once if invalid, and
+cached on disk. A circuit breaker stops a client whose recent calls all failed the same way (`CircuitBreaker`).
 """
 
 from __future__ import annotations
@@ -16,45 +16,33 @@ import json
 import logging
 import random
 import re
-import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import jsonschema
-import openai
 from jsonschema.exceptions import best_match
 
 from benchsmith.errors import EndpointCircuitOpen, EndpointError, LLMOutputError, LLMRequestError
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
 from benchsmith.llm.grammar import grammar_friendly
+from benchsmith.llm.transport import (
+    HttpTransport,
+    Wire,
+    WireConnectError,
+    WireStatusError,
+    WireTimeout,
+    open_wire,
+)
 from benchsmith.llm.usage import CallBudget, UsageMeter
 
 log = logging.getLogger("benchsmith.llm")
 
-# The HTTP library this openai version is built on (httpx, or httpx2 in openai >= 3):
-# pools and timeouts must be that library's own types, or every request goes through a
-# slow compatibility path.
-_HX = sys.modules[next(c for c in openai.DefaultAsyncHttpxClient.__mro__
-                       if c.__name__ == "AsyncClient").__module__.split(".")[0]]
-
-HttpTransport = Literal["aiohttp", "httpx"]
-"""What carries AsyncOpenAI's requests. 'aiohttp': one aiohttp connection pool
-(`benchsmith.llm.transport`), less than half the client CPU per call of 'httpx': httpx's
-own pool (httpcore), split into shards (`_PoolShards`). The default is 'httpx': in
-`bench/end_to_end.py` on a quiet 2-core machine it made 206-216 calls/s at 200 ms latency
-against aiohttp's 186-187 (and 319 vs 298 at 0 ms), although aiohttp's bare loop spends
-less CPU per call; 'aiohttp' stays available per client (`transport=`)."""
-
-try:
-    from benchsmith.llm.transport import AiohttpTransport
-except ImportError:  # aiohttp missing: httpx's own pool
-    AiohttpTransport = None  # type: ignore[assignment,misc]
-
-DEFAULT_TRANSPORT: HttpTransport = "httpx"
+DEFAULT_TRANSPORT: HttpTransport = "aiohttp"
+"""The wire a client uses unless told otherwise (`benchsmith.llm.transport`)."""
 
 ResponseFormatStyle = Literal["json_schema", "json_object_schema"]
 """How the schema is sent. 'json_schema': OpenAI's structured outputs (OpenAI, vLLM,
@@ -182,6 +170,24 @@ def _forget_closed_loops(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEven
 
 
 _validators: dict[str, Any] = {}
+_schema_texts: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _schema_json(schema: dict[str, Any]) -> str:
+    """`canonical_json(schema)`, remembered per schema object.
+
+    Stages pass the same schema object with every call, and serialising it each time was
+    ~0.15 ms of a call's ~1 ms of client CPU. The entry holds the object itself, so its id
+    is never reused while remembered; a schema must not be changed in place once used.
+    """
+    entry = _schema_texts.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    if len(_schema_texts) > 1024:  # schemas built per request must not grow this forever
+        _schema_texts.clear()
+    text = canonical_json(schema)
+    _schema_texts[id(schema)] = (schema, text)
+    return text
 
 
 def _validator_for(schema: dict[str, Any], schema_json: str) -> Any:
@@ -199,11 +205,10 @@ def _validator_for(schema: dict[str, Any], schema_json: str) -> Any:
     return v
 
 
-def _retry_after_s(response: Any) -> float | None:
-    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if any."""
-    if response is None:
+def _retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked us to wait (Retry-After / retry-after-ms, case-insensitive headers), if any."""
+    if headers is None:
         return None
-    headers = response.headers
     ms = headers.get("retry-after-ms")
     if ms:
         try:
@@ -265,42 +270,7 @@ def _salt_seed(cache_salt: str) -> int | None:
     return int.from_bytes(hashlib.sha256(cache_salt.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
 
 
-# Connections per pool shard. httpcore's pool walks every connection it holds on each
-# request and on each response (`_assign_requests_to_connections`: state checks and a socket
-# probe per idle connection), so one pool of 64 keep-alive connections cost ~0.6 ms of CPU
-# per call, a fifth of the client's work (py-spy, fake server, concurrency 64). Shards of
-# this many connections, each its own AsyncOpenAI, keep that walk short.
-_SHARD_CONNECTIONS = 8
-
-
-class _PoolShards:
-    """The AsyncOpenAI clients of one endpoint on one event loop, and the requests each has in flight.
-
-    A request goes to the shard with the fewest in flight: with at most `limit` requests in
-    flight overall and `ceil(limit / shards)` keep-alive connections per shard, a shard never
-    has more requests than connections, so no request waits for a connection or opens one
-    beyond the keep-alive ones.
-    """
-
-    def __init__(self, clients: list[openai.AsyncOpenAI]) -> None:
-        self.clients = clients
-        self.in_flight = [0] * len(clients)
-
-    def pick(self) -> int:
-        counts = self.in_flight
-        i = counts.index(min(counts)) if len(counts) > 1 else 0
-        counts[i] += 1
-        return i
-
-    def done(self, i: int) -> None:
-        self.in_flight[i] -= 1
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
-
-
-_Pool = tuple[_PoolShards, AsyncGenerator[None, None]]
+_Pool = tuple[Wire, AsyncGenerator[None, None]]
 _PoolKey = tuple[str, str, float, int, str]
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_PoolKey, _Pool]] = (
     weakref.WeakKeyDictionary())
@@ -308,7 +278,7 @@ _pools_lock = threading.Lock()
 
 
 async def _close_when_loop_ends(loop: asyncio.AbstractEventLoop, key: _PoolKey,
-                                shards: _PoolShards) -> AsyncGenerator[None, None]:
+                                wire: Wire) -> AsyncGenerator[None, None]:
     """A suspended async generator whose clean-up closes the pool.
 
     `asyncio.run` closes every open async generator (`shutdown_asyncgens`) while its
@@ -321,9 +291,9 @@ async def _close_when_loop_ends(loop: asyncio.AbstractEventLoop, key: _PoolKey,
     finally:
         pools = _pools.get(loop) or {}
         entry = pools.get(key)
-        if entry is not None and entry[0] is shards:
+        if entry is not None and entry[0] is wire:
             pools.pop(key, None)
-        await shards.close()
+        await wire.close()
 
 
 class LLMClient:
@@ -363,8 +333,6 @@ class LLMClient:
         if breaker_after < 0:
             raise ValueError(f"breaker_after must be >= 0 (0 disables), got {breaker_after}")
         transport = transport or DEFAULT_TRANSPORT
-        if transport == "aiohttp" and AiohttpTransport is None:
-            raise ValueError("transport 'aiohttp' needs the aiohttp package (pip install aiohttp)")
         if transport not in ("aiohttp", "httpx"):
             raise ValueError(f"transport must be 'aiohttp' or 'httpx', got {transport!r}")
         self.transport: HttpTransport = transport
@@ -393,15 +361,13 @@ class LLMClient:
     def _pool_key(self) -> _PoolKey:
         return (self.base_url, self._api_key, self.timeout_s, self.limiter.limit, self.transport)
 
-    async def _openai(self) -> _PoolShards:
-        """This event loop's AsyncOpenAI clients for the endpoint, with connection pools sized for the concurrency.
+    async def _wire(self) -> Wire:
+        """This event loop's connection pool for the endpoint (`benchsmith.llm.transport`), sized for the concurrency.
 
         Shared by every client of the process on this loop with the same endpoint, key,
-        timeout and limit: the tasks of a run each build their own clients (budget and
-        usage are per task), and one pool per task would pile up idle keep-alive
-        connections at the endpoint (and reconnect for every task). The connections are
-        split over shards of `_SHARD_CONNECTIONS` (see `_PoolShards`), or held by one
-        aiohttp pool (transport 'aiohttp', which has no such walk).
+        timeout, limit and transport: the tasks of a run each build their own clients
+        (budget and usage are per task), and one pool per task would pile up idle
+        keep-alive connections at the endpoint (and reconnect for every task).
         """
         loop = asyncio.get_running_loop()
         key = self._pool_key()
@@ -411,47 +377,14 @@ class LLMClient:
             entry = pools.get(key)
         if entry is not None:
             return entry[0]
-        n = self.limiter.limit
-        timeout = _HX.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0))
-        if self.transport == "aiohttp":
-            # Keep-alive for every request in flight, and headroom for connections being torn down.
-            # The CA bundle httpx would use (certifi), so that both transports trust the same servers.
-            tls_context = (_HX.create_ssl_context() if self.base_url.startswith("https:")
-                           and hasattr(_HX, "create_ssl_context") else None)
-            http = openai.DefaultAsyncHttpxClient(
-                transport=AiohttpTransport(max_connections=max(2 * n, 100), keepalive_expiry=30.0,
-                                           ssl_context=tls_context),
-                timeout=timeout)
-            return await self._register(loop, key, [openai.AsyncOpenAI(
-                base_url=self.base_url, api_key=self._api_key, max_retries=0, timeout=timeout, http_client=http)])
-        k = -(-n // _SHARD_CONNECTIONS)
-        per = -(-n // k)
-        # One TLS context for all shards (building one loads the CA bundle: ~5 ms each).
-        tls: dict[str, Any] = {}
-        if k > 1 and hasattr(_HX, "create_ssl_context"):
-            tls["verify"] = _HX.create_ssl_context()
-        clients: list[openai.AsyncOpenAI] = []
-        for _ in range(k):
-            # Keep-alive for every request the shard may have in flight (no reconnects under load),
-            # and headroom above it so that no request waits for a connection still being torn down.
-            http = openai.DefaultAsyncHttpxClient(
-                limits=_HX.Limits(max_connections=max(2 * per, 100 // k), max_keepalive_connections=per,
-                                  keepalive_expiry=30.0),
-                timeout=timeout, **tls)
-            clients.append(openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
-                                              timeout=timeout, http_client=http))
-        return await self._register(loop, key, clients)
-
-    @staticmethod
-    async def _register(loop: asyncio.AbstractEventLoop, key: _PoolKey,
-                        clients: list[openai.AsyncOpenAI]) -> _PoolShards:
-        """Keep `clients` as this loop's pool for `key` until the loop ends (no await since the lookup)."""
-        shards = _PoolShards(clients)
-        closer = _close_when_loop_ends(loop, key, shards)
+        wire = open_wire(self.transport, self.base_url, self._api_key, timeout_s=self.timeout_s,
+                         limit=self.limiter.limit)
+        # Kept as this loop's pool for `key` until the loop ends (no await since the lookup).
+        closer = _close_when_loop_ends(loop, key, wire)
         await closer.__anext__()
         with _pools_lock:
-            _pools.setdefault(loop, {})[key] = (shards, closer)
-        return shards
+            _pools.setdefault(loop, {})[key] = (wire, closer)
+        return wire
 
     async def aclose(self) -> None:
         """Close this event loop's connection pool for the endpoint now (shared: others reopen one)."""
@@ -531,44 +464,36 @@ class LLMClient:
         connect_failures = 0
         started = time.monotonic()
         sem = self.limiter.semaphore()
-        shards = await self._openai()
+        wire = await self._wire()
         while True:
             retry_after: float | None = None
             try:
                 async with sem:
                     # Calls that waited for a slot while the breaker opened send nothing.
                     self._check_breaker()
-                    # The documented raw-request path of AsyncOpenAI: same wire format, same
-                    # errors, without the typed request transform and response models
-                    # (which walk the whole JSON schema on every call: ~1 ms of CPU each).
                     body = {"model": self.model, "messages": messages,
                             "response_format": self._response_format(schema, schema_name),
                             "temperature": temperature, "max_tokens": max_tokens}
                     if seed is not None:
                         body["seed"] = seed
-                    shard = shards.pick()
-                    try:
-                        resp = await shards.clients[shard].post("/chat/completions", cast_to=object, body=body)
-                    finally:
-                        shards.done(shard)
-            except openai.APITimeoutError:
+                    resp = await wire.post_json("/chat/completions", body)
+            except WireTimeout:
                 reason = "timeout"
-            except openai.APIConnectionError as err:
+            except WireConnectError as err:
                 connect_failures += 1
                 if connect_failures > min(self.max_retries, _CONNECT_RETRIES):
-                    cause = err.__cause__ or err
                     raise EndpointError(
                         f"cannot reach the LLM endpoint {self.base_url} (role {self.role!r}, model {self.model!r}): "
-                        f"{type(cause).__name__}: {cause or 'connection failed'}; tried {connect_failures} times over "
+                        f"{err}; tried {connect_failures} times over "
                         f"{time.monotonic() - started:.1f} s. Is the server running? Check llm.{self.role}.base_url "
                         f"in the spec or OPENAI_BASE_URL.") from None
                 self.usage.record_retry(self.role)
                 await asyncio.sleep(self._backoff(connect_failures - 1, _CONNECT_BACKOFF_S))
                 continue
-            except openai.APIStatusError as err:
-                status = err.status_code
+            except WireStatusError as err:
+                status = err.status
                 if status in (400, 422, 500) and self.response_format_style == "json_schema" \
-                        and "response_format" in str(err):
+                        and "response_format" in err.body:
                     # llama-cpp-python's server only knows {"type": "json_object", "schema": ...}
                     # and answers OpenAI's form with a 500 that names response_format.
                     log.info("%s rejected response_format json_schema; using json_object+schema", self.base_url)
@@ -585,7 +510,7 @@ class LLMClient:
                     raise LLMRequestError(f"{self.base_url} rejected the request (HTTP {status}): "
                                           f"{str(err)[:300]}", reason=f"http_{status}") from None
                 reason = "rate_limited" if status == 429 else f"http_{status}"
-                retry_after = _retry_after_s(err.response)
+                retry_after = _retry_after_s(err.headers)
             else:
                 return self._content(resp)
             if attempt >= self.max_retries:
@@ -638,7 +563,7 @@ class LLMClient:
             raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
         temperature = self.temperature if temperature is None else temperature
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
-        schema_json = canonical_json(schema)
+        schema_json = _schema_json(schema)
         validator = _validator_for(schema, schema_json)
         key = None
         if self.cache is not None:

@@ -1,105 +1,219 @@
-"""The HTTP transport under `AsyncOpenAI`: aiohttp's connection pool behind httpx's interface.
+"""What carries `LLMClient`'s requests: one POST of a JSON body, one JSON answer.
 
-openai's client speaks httpx (`http_client=`), and httpx takes any transport
-(`AsyncClient(transport=...)`). With its own pool (httpcore) a call cost ~2.4 ms of client
-CPU at 64 in flight against the fake server, most of it httpcore walking its connections
-and anyio's socket wrappers; through aiohttp's pool the same loop costs ~1.1 ms (py-spy,
-`bench/end_to_end.py`). openai ships the same idea as `DefaultAioHttpClient`; this one
-reads each (non-streaming) answer whole, and maps aiohttp's errors onto the httpx errors
-that openai and `LLMClient` classify: a refused connection stays a connect error (the
-vendored mapping makes it a timeout, so an absent server would be retried as a slow one).
+Two wires with one interface (`Wire.post_json`) and one set of errors (`WireError` and
+its kinds), so that retries, backoff, `Retry-After` and the circuit breaker in
+`LLMClient` are the same whichever carries the call:
 
-Streaming responses are not supported: benchsmith never streams.
+- ``aiohttp`` (`AiohttpWire`): the request body is serialised once and sent through
+  one aiohttp connection pool per endpoint and event loop. About 0.4 ms of client CPU
+  per call at 64 in flight against the fake server (`bench/end_to_end.py`).
+- ``httpx`` (`OpenAIWire`): openai's `AsyncOpenAI` raw-request path
+  (`post(cast_to=object)`) over httpx's pools. The same wire format, with the SDK's
+  request and response plumbing: about 2.1 ms of client CPU per call. On a two-core
+  machine that difference decided whether a run kept 64 requests in flight at 200 ms
+  latency or fell to two thirds of it (the client's event loop was saturated).
+
+Neither streams: benchsmith asks for whole answers.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
 
-import aiohttp
 import openai
 
-# The HTTP library this openai version is built on (httpx, or httpx2 in openai >= 3).
+HttpTransport = Literal["aiohttp", "httpx"]
+"""Which wire carries a client's requests (see the module docstring)."""
+
+# The HTTP library this openai version is built on (httpx, or httpx2 in openai >= 3):
+# pools and timeouts must be that library's own types, or every request goes through a
+# slow compatibility path.
 _HX: Any = sys.modules[next(c for c in openai.DefaultAsyncHttpxClient.__mro__
                             if c.__name__ == "AsyncClient").__module__.split(".")[0]]
 
-# Hop-by-hop or body framing headers that aiohttp sets itself from what it sends.
-_SKIP_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"connection"})
+# httpx's pool walks every idle connection on each request (an `is_readable` socket
+# probe per idle connection), so one pool of 64 keep-alive connections cost ~0.6 ms of CPU
+# per call, a fifth of the SDK path's work (py-spy, fake server, concurrency 64). Shards of
+# this many connections, each its own AsyncOpenAI, keep that walk short.
+SHARD_CONNECTIONS = 8
 
 
-def _error(err: BaseException, request: Any, *, connected: bool) -> Exception:
-    """The httpx error that stands for aiohttp's `err` (openai maps httpx errors to its own)."""
-    message = f"{type(err).__name__}: {err}"
-    if isinstance(err, aiohttp.InvalidURL):
-        return _HX.InvalidURL(message)  # type: ignore[no-any-return]
-    if isinstance(err, aiohttp.ConnectionTimeoutError):
-        cls = _HX.ConnectTimeout
-    elif isinstance(err, aiohttp.ServerTimeoutError | TimeoutError):
-        cls = _HX.ReadTimeout if connected or isinstance(err, aiohttp.SocketTimeoutError) else _HX.ConnectTimeout
-    elif isinstance(err, aiohttp.ClientConnectorError):
-        cls = _HX.ConnectError
-    elif isinstance(err, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
-        cls = _HX.RemoteProtocolError
-    elif isinstance(err, aiohttp.ClientOSError | OSError):
-        cls = _HX.ReadError if connected else _HX.ConnectError
-    else:
-        cls = _HX.TransportError
-    return cls(message, request=request)  # type: ignore[no-any-return]
+class WireError(Exception):
+    """A request that got no usable HTTP answer, or an error status."""
 
 
-class AiohttpTransport(_HX.AsyncBaseTransport):  # type: ignore[misc]
-    """An httpx transport that sends each request through one `aiohttp.ClientSession`.
+class WireTimeout(WireError):
+    """No answer (or no connection) within the timeout."""
 
-    The session (and its keep-alive pool of at most `max_connections`) is made on the first
-    request, in the event loop that sends it: like every asyncio object it belongs to that
-    loop, and `LLMClient` keeps one transport per endpoint and loop.
+
+class WireConnectError(WireError):
+    """The connection failed or was dropped before a whole answer came (refused, DNS, reset).
+
+    The message starts with the underlying error's class name (``ConnectError: ...``,
+    ``ServerDisconnectedError: ...``), which `LLMClient` quotes when it gives up.
     """
 
-    def __init__(self, *, max_connections: int = 100, keepalive_expiry: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None, trust_env: bool = True) -> None:
-        self.max_connections = max_connections
-        self.keepalive_expiry = keepalive_expiry
-        self.ssl_context = ssl_context
-        self.trust_env = trust_env
-        self._session: aiohttp.ClientSession | None = None
 
-    def _get_session(self) -> aiohttp.ClientSession:
+class WireStatusError(WireError):
+    """The endpoint answered with an HTTP error status."""
+
+    def __init__(self, status: int, body: str, headers: Mapping[str, str]) -> None:
+        super().__init__(f"Error code: {status} - {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+
+class Wire(Protocol):
+    """One endpoint's connection pool on one event loop."""
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST `body` as JSON to `path` (below the base URL); the decoded JSON answer (or its text).
+
+        Raises `WireTimeout`, `WireConnectError` or `WireStatusError`.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Close the pool's connections."""
+        ...
+
+
+def _decode(raw: bytes) -> Any:
+    """The answer's JSON value, or its text when it is not JSON (the client reports it as a bad response)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+class AiohttpWire:
+    """Requests sent straight through one `aiohttp.ClientSession` (made on first use, in its loop).
+
+    Like every asyncio object the session belongs to the loop that made it: `LLMClient`
+    keeps one wire per endpoint and loop.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, timeout_s: float, connect_timeout_s: float,
+                 max_connections: int, trust_env: bool = True) -> None:
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        self.base_url = base_url.rstrip("/")
+        self.max_connections = max_connections
+        self.trust_env = trust_env
+        # httpx's meaning of a timeout (the SDK wire's): per connect and per read, not for the whole call.
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=timeout_s)
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
+                         "Accept": "application/json", "User-Agent": "benchsmith"}
+        self._session: Any = None
+
+    def _get_session(self) -> Any:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=self.keepalive_expiry,
-                                             ssl=self.ssl_context if self.ssl_context is not None else True)
-            # httpx decodes the body (Content-Encoding) itself: aiohttp hands it over as sent.
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                                  trust_env=self.trust_env, cookie_jar=aiohttp.DummyCookieJar())
+            aiohttp = self._aiohttp
+            # The CA bundle httpx (and so the SDK wire) trusts, so both wires trust the same servers.
+            tls = _HX.create_ssl_context() if self.base_url.startswith("https:") and hasattr(
+                _HX, "create_ssl_context") else None
+            connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30.0,
+                                             ssl=tls if isinstance(tls, ssl.SSLContext) else True)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=self.trust_env,
+                                                  cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
-    async def handle_async_request(self, request: Any) -> Any:
-        session = self._get_session()
-        t = request.extensions.get("timeout") or {}
-        timeout = aiohttp.ClientTimeout(total=None, connect=t.get("pool"), sock_connect=t.get("connect"),
-                                        sock_read=t.get("read"))
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                   if k.lower() not in _SKIP_HEADERS]
-        body = request.content  # openai sends bytes (JSON), never a stream
-        connected = False
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        aiohttp = self._aiohttp
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            async with session.request(request.method, str(request.url), headers=headers, data=body or None,
-                                       allow_redirects=False, timeout=timeout, compress=None) as resp:
-                connected = True
-                content = await resp.read()
-                raw_headers = list(resp.raw_headers)
-                status = resp.status
-                reason = resp.reason
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise _error(err, request, connected=connected) from err
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if reason:
-            extensions["reason_phrase"] = reason.encode("latin-1", "replace")
-        return _HX.Response(status, headers=raw_headers, stream=_HX.ByteStream(content), request=request,
-                            extensions=extensions)
+            async with self._get_session().post(self.base_url + path, data=data, headers=self._headers,
+                                                timeout=self._timeout, allow_redirects=False) as resp:
+                raw = await resp.read()
+                status, headers = resp.status, resp.headers
+        except TimeoutError as err:  # aiohttp's own timeouts are TimeoutErrors too
+            raise WireTimeout(f"{type(err).__name__}: {err}") from err
+        except (aiohttp.ClientError, OSError) as err:
+            # Refused, unresolvable, reset, or closed before the whole answer: the SDK wire
+            # calls all of these connection errors too (httpx's ConnectError, ReadError, ...).
+            raise WireConnectError(f"{type(err).__name__}: {err or 'connection failed'}") from err
+        if status >= 400:
+            raise WireStatusError(status, raw.decode("utf-8", errors="replace")[:2000], headers)
+        return _decode(raw)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class OpenAIWire:
+    """Requests sent through openai's `AsyncOpenAI` (its raw-request path), over httpx pools in shards.
+
+    A request goes to the shard with the fewest in flight: with at most `limit` requests in
+    flight overall and `ceil(limit / shards)` keep-alive connections per shard, a shard never
+    has more requests than connections, so no request waits for a connection or opens one
+    beyond the keep-alive ones.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, timeout_s: float, connect_timeout_s: float,
+                 limit: int) -> None:
+        timeout = _HX.Timeout(timeout_s, connect=connect_timeout_s)
+        k = -(-limit // SHARD_CONNECTIONS)
+        per = -(-limit // k)
+        # One TLS context for all shards (building one loads the CA bundle: ~5 ms each).
+        tls: dict[str, Any] = {}
+        if k > 1 and hasattr(_HX, "create_ssl_context"):
+            tls["verify"] = _HX.create_ssl_context()
+        self.clients: list[openai.AsyncOpenAI] = []
+        for _ in range(k):
+            # Keep-alive for every request the shard may have in flight (no reconnects under load),
+            # and headroom above it so that no request waits for a connection still being torn down.
+            http = openai.DefaultAsyncHttpxClient(
+                limits=_HX.Limits(max_connections=max(2 * per, 100 // k), max_keepalive_connections=per,
+                                  keepalive_expiry=30.0),
+                timeout=timeout, **tls)
+            self.clients.append(openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0,
+                                                   timeout=timeout, http_client=http))
+        self.in_flight = [0] * len(self.clients)
+
+    def pick(self) -> int:
+        """The shard with the fewest requests in flight (now counted as one more)."""
+        counts = self.in_flight
+        i = counts.index(min(counts)) if len(counts) > 1 else 0
+        counts[i] += 1
+        return i
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        shard = self.pick()
+        try:
+            # The documented raw-request path: same wire format, same errors, without the
+            # typed request transform and response models (which walk the whole JSON schema
+            # on every call: ~1 ms of CPU each).
+            return await self.clients[shard].post(path, cast_to=object, body=body)
+        except openai.APITimeoutError as err:
+            raise WireTimeout(str(err)) from err
+        except openai.APIConnectionError as err:
+            cause = err.__cause__ or err
+            raise WireConnectError(f"{type(cause).__name__}: {cause or 'connection failed'}") from err
+        except openai.APIStatusError as err:
+            raise WireStatusError(err.status_code, str(err).removeprefix(f"Error code: {err.status_code} - "),
+                                  err.response.headers) from err
+        finally:
+            self.in_flight[shard] -= 1
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+
+
+def open_wire(transport: HttpTransport, base_url: str, api_key: str, *, timeout_s: float,
+              limit: int) -> Wire:
+    """A new pool for one endpoint, sized for `limit` requests in flight."""
+    connect_timeout_s = min(timeout_s, 5.0)
+    if transport == "aiohttp":
+        # Keep-alive for every request in flight, and headroom for connections being torn down.
+        return AiohttpWire(base_url, api_key, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
+                           max_connections=max(2 * limit, 100))
+    return OpenAIWire(base_url, api_key, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, limit=limit)

@@ -22,8 +22,11 @@ Endpoints:
   ``timeline`` of the chat requests since the reset: wall-clock time of the first request
   and of the last answer, and per 0.1 s the requests started, answered and the most in
   flight, so a benchmark can time a run without polling), ``POST configure``
-  (``{"latency_s": 0.2, "reject_json_schema": false}``; latency is an asyncio sleep, and
-  ``reject_json_schema`` answers the json_schema form with the HTTP 500 llama-cpp-python's
+  (``{"latency_s": 0.2, "latency_jitter": 0.2, "reject_json_schema": false}``; latency is an
+  asyncio sleep, ``latency_jitter`` spreads it uniformly over ±that share of `latency_s`
+  (drawn from a ``random.Random`` seeded by ``seed``, default 0: real endpoints answer in
+  varying times, and a constant latency keeps requests that were sent together moving
+  together), and ``reject_json_schema`` answers the json_schema form with the HTTP 500 llama-cpp-python's
   server gives), ``GET requests`` (recent bodies).
 
 Random faults, for chaos tests: ``POST configure`` with
@@ -72,7 +75,7 @@ MODEL_ID = "fake-model"
 _RULE_KEYS = {"match", "response", "raw", "status", "retry_after", "hang_s", "times", "message"}
 FAULT_KINDS = ("429", "500", "hang", "invalid_json")
 """The kinds of random fault `fault_rates` may name, in the order a draw maps onto them."""
-_SETTINGS = {"latency_s", "reject_json_schema", "fault_rates", "seed", "hang_s", "retry_after_ms"}
+_SETTINGS = {"latency_s", "latency_jitter", "reject_json_schema", "fault_rates", "seed", "hang_s", "retry_after_ms"}
 
 _VOCAB = """
 able about above accept across act add advance after again against age agree ahead air allow almost
@@ -230,6 +233,8 @@ class _State:
         self.wake = asyncio.Event()
         self.rules: list[dict[str, Any]] = []
         self.latency_s = 0.0
+        self.latency_jitter = 0.0
+        self.latency_rng = random.Random(0)
         self.reject_json_schema = False
         self.fault_rates: dict[str, float] = {}
         self.fault_seed = 0
@@ -419,7 +424,8 @@ def build_app() -> Any:
                 state.faults[fault] += 1
             fault_header = {"x-fake-fault": fault} if fault is not None else None
             if state.latency_s > 0:
-                await asyncio.sleep(state.latency_s)
+                j = state.latency_jitter
+                await asyncio.sleep(state.latency_s * (1.0 + state.latency_rng.uniform(-j, j) if j else 1.0))
             if fault == "429":
                 ms = state.retry_after_ms
                 return _error(429, "fake fault: rate limited", {
@@ -497,6 +503,11 @@ def build_app() -> Any:
         if problem:
             return JSONResponse({"error": problem}, status_code=400)
         state.latency_s = float(payload.get("latency_s", state.latency_s))
+        if payload.get("latency_jitter") is not None:
+            jitter = float(payload["latency_jitter"])
+            if not 0.0 <= jitter <= 1.0:
+                return JSONResponse({"error": "latency_jitter must be between 0 and 1"}, status_code=400)
+            state.latency_jitter = jitter
         state.reject_json_schema = bool(payload.get("reject_json_schema", state.reject_json_schema))
         state.hang_s = float(payload.get("hang_s", state.hang_s))
         state.retry_after_ms = float(payload.get("retry_after_ms", state.retry_after_ms))
@@ -506,6 +517,8 @@ def build_app() -> Any:
             state.fault_seed = int(payload["seed"])
         if payload.get("fault_rates") is not None or payload.get("seed") is not None:
             state.fault_rng = random.Random(state.fault_seed)  # the sequence starts again
+        if payload.get("latency_jitter") is not None or payload.get("seed") is not None:
+            state.latency_rng = random.Random(state.fault_seed)
         return JSONResponse({"ok": True})
 
     async def stats(request: Request) -> Response:
@@ -513,6 +526,7 @@ def build_app() -> Any:
             "requests": state.requests, "by_status": {str(k): v for k, v in state.by_status.items()},
             "prompt_tokens": state.prompt_tokens, "completion_tokens": state.completion_tokens,
             "in_flight": state.in_flight, "max_in_flight": state.max_in_flight, "latency_s": state.latency_s,
+            "latency_jitter": state.latency_jitter,
             "rules": [{k: v for k, v in r.items()} for r in state.rules],
             "faults": dict(state.faults), "fault_rates": dict(state.fault_rates), "seed": state.fault_seed,
             "hang_s": state.hang_s, "timeline": state.timeline.as_json(),
@@ -635,9 +649,10 @@ class FakeOpenAIServer:
         self._call("POST", "/_fake/reset")
 
     def configure(self, **settings: Any) -> None:
-        """Set `latency_s` (async delay before every answer), `reject_json_schema` (act like llama.cpp),
-        or random faults: `fault_rates` ({'429'|'500'|'hang'|'invalid_json': probability}), `seed`,
-        `hang_s`, `retry_after_ms` (see the module docstring)."""
+        """Set `latency_s` (async delay before every answer) and `latency_jitter` (its spread, a
+        share of it), `reject_json_schema` (act like llama.cpp), or random faults: `fault_rates`
+        ({'429'|'500'|'hang'|'invalid_json': probability}), `seed`, `hang_s`, `retry_after_ms`
+        (see the module docstring)."""
         self._call("POST", "/_fake/configure", settings)
 
     def stats(self) -> dict[str, Any]:
