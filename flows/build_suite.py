@@ -142,15 +142,16 @@ class VerifyOutput(TaskUsage):
 @task(name="generate", **_cached)
 async def generate_shard(run: RunConfig, sources: list[Seed] | list[Chunk], n: int, round_index: int,
                          shard: tuple[int, int], budget: int, document_item_counts: dict[str, int],
-                         corpus_hash: str) -> GenerateOutput:
+                         corpus_hash: str, urgent: bool = False) -> GenerateOutput:
     """Shard `shard` of one round: ask every generator of the spec for its share of `n` candidates.
 
     `sources` are the run's seed prompts, or document chunks for a documents suite
     (`corpus_hash` keys the latter; the chunks travel as the sources themselves).
+    `urgent`: its requests go ahead of the round's queue (the top-up shard).
     """
     spec = run.spec
     result = GenerationResult()
-    with task_context(run, budget, document_item_counts=document_item_counts) as (ctx, usage):
+    with task_context(run, budget, document_item_counts=document_item_counts, urgent=urgent) as (ctx, usage):
         for stage_spec, share in zip(spec.generators, split(n, len(spec.generators))):
             if share == 0:
                 continue
@@ -166,10 +167,13 @@ async def generate_shard(run: RunConfig, sources: list[Seed] | list[Chunk], n: i
 
 
 @task(name="verify", **_cached)
-async def verify_shard(run: RunConfig, items: list[Item], budget: int, corpus: Corpus | None) -> VerifyOutput:
-    """Run the per-item verifiers in spec order over one shard (each sees only the items still standing)."""
+async def verify_shard(run: RunConfig, items: list[Item], budget: int, corpus: Corpus | None,
+                       urgent: bool = False) -> VerifyOutput:
+    """Run the per-item verifiers in spec order over one shard (each sees only the items still standing).
+
+    `urgent`: its requests go ahead of the round's queue (the top-up shard's candidates)."""
     reports: list[StageReport] = []
-    with task_context(run, budget, corpus=corpus) as (ctx, usage):
+    with task_context(run, budget, corpus=corpus, urgent=urgent) as (ctx, usage):
         checked = await run_stages(item_stages(run.spec), items, ctx, budget_drops=True, reports=reports)
     return VerifyOutput(items=checked, reports=reports, usage=usage.snapshot(), run_token=run.run_token)
 
@@ -448,11 +452,12 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
 
     `short_by`: how many candidates the budget kept this round from asking for. The
     canaries' reserve assumes every canary reaches every verifier, but one that an
-    LLM-free check drops costs nothing more: once the canaries' shard is verified and every
-    generation shard has finished, what the round has left buys up to `short_by` more
-    candidates in a top-up shard, in this round rather than in a round of its own after
-    it (a whole generate-and-verify latency for a handful of items). Together they never
-    exceed what the run had left. Every task is appended to `started` (for cancellation).
+    LLM-free check drops costs nothing more: once the canaries' shard is verified, what it
+    left unspent buys up to `short_by` more candidates in a top-up shard, in this round
+    rather than in a round of its own after it (a whole generate-and-verify latency for a
+    handful of items). Like every shard of the round it sees the document counts of the
+    earlier rounds only; its candidates are taken after the regular shards'. Together
+    they never exceed what the run had left. Every task is appended to `started` (for cancellation).
     """
     spec = run.spec
     shard_size = spec.execution.shard_size
@@ -473,12 +478,11 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
     spent = committed = 0  # generation calls charged so far; budgets handed to verify shards so far
     due: list[Defect] | None = None  # the round's canary defects, once planted
     planted = Planting()
-    canary_shards: list[asyncio.Future[Any]] = []
-    canary_allowance = 0
 
-    def verify(batch_items: list[Item], allowance: int) -> list[asyncio.Future[Any]]:
+    def verify(batch_items: list[Item], allowance: int, urgent: bool = False) -> list[asyncio.Future[Any]]:
         batches = [batch_items[j:j + shard_size] for j in range(0, len(batch_items), shard_size)]
-        futures = [_start(verify_shard, dict(run=run, items=b, budget=b_budget, corpus=corpus), distributed)
+        futures = [_start(verify_shard, dict(run=run, items=b, budget=b_budget, corpus=corpus, urgent=urgent),
+                          distributed)
                    for b, b_budget in zip(batches, shares(allowance, [len(b) for b in batches]))]
         verifying.extend(futures)
         started.extend(futures)
@@ -511,6 +515,24 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
         fresh.extend(mine)
         return mine, used
 
+    async def buy_top_up(canary_shards: list[asyncio.Future[Any]],
+                         allowance: int) -> tuple[GenerateOutput, int, int] | None:
+        """Once the canaries' shard is verified: the top-up shard its unspent calls buy, if any
+        (its output, those calls, and its generation budget). It depends on that shard's
+        result alone, never on when other shards finish."""
+        left = allowance - sum(logical_calls(out.usage) for out in await asyncio.gather(*canary_shards))
+        n_more = min(short_by, left // calls_per_candidate(spec))
+        if n_more <= 0:
+            return None
+        gen_budget = left - per_verify * n_more
+        # Its own round index (beyond the rounds'), so that it plans new requests.
+        shard = _start(generate_shard, dict(
+            run=run, sources=sources, n=n_more, round_index=spec.budget.max_rounds + round_index, shard=(0, 1),
+            budget=gen_budget, document_item_counts=counts, corpus_hash=corpus_hash, urgent=True), distributed)
+        started.append(shard)
+        return await shard, left, gen_budget
+
+    top_up: asyncio.Future[tuple[GenerateOutput, int, int] | None] | None = None
     for i, future in enumerate(gens):
         mine, used = take(await future)
         if not mine:
@@ -523,29 +545,20 @@ async def _generate_and_verify(run: RunConfig, sources: list[Seed] | list[Chunk]
         allowance = max(0, min(len(mine) * per_verify + gen_budgets[i] - used + extra, uncommitted))
         committed += allowance
         batch = verify([*mine, *planted.items] if with_canaries else mine, allowance)
-        if with_canaries:
-            canary_shards, canary_allowance = batch, allowance
+        if with_canaries and short_by > 0 and per_verify:
+            top_up = asyncio.ensure_future(buy_top_up(batch, allowance))
+            started.append(top_up)
     if not made.items and not made.failures:
         return None
     if due is None:  # nothing new to derive canaries from: say why none were planted
         planted = plant_canaries([])
-    if short_by > 0 and per_verify:
-        # What the canaries' shard left unspent, and what no shard was given, buys the top-up.
-        left = budget - spent - committed + canary_allowance - sum(
-            logical_calls(out.usage) for out in await asyncio.gather(*canary_shards))
-        n_more = min(short_by, left // calls_per_candidate(spec))
-        if n_more > 0:
-            counts_now = Counter(counts)
-            counts_now.update(d for it in fresh for d in it.metadata.get("document_ids", []))
-            gen_budget = left - per_verify * n_more
-            # Its own round index (beyond the rounds'), so that it plans new requests.
-            top_up = _start(generate_shard, dict(
-                run=run, sources=sources, n=n_more, round_index=spec.budget.max_rounds + round_index, shard=(0, 1),
-                budget=gen_budget, document_item_counts=dict(counts_now), corpus_hash=corpus_hash), distributed)
-            started.append(top_up)
-            mine, used = take(await top_up)
+    if top_up is not None:
+        bought = await top_up
+        if bought is not None:
+            out, left, gen_budget = bought
+            mine, used = take(out)
             if mine:
-                verify(mine, max(0, min(len(mine) * per_verify + gen_budget - used, left - used)))
+                verify(mine, max(0, min(len(mine) * per_verify + gen_budget - used, left - used)), urgent=True)
     checked: list[VerifyOutput] = [await f for f in verifying]
     return _RoundWork(made=made, duplicates=duplicates, due=due or [], planted=planted.items,
                       not_planted=planted.not_planted, checked=checked)

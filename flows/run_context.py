@@ -23,6 +23,7 @@ from benchsmith.context import StageContext
 from benchsmith.documents import Corpus
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import build_clients, resolve_endpoint
+from benchsmith.llm.limiter import URGENT
 from benchsmith.llm.usage import CallBudget, UsageMeter, logical_calls
 from benchsmith.spec import SuiteSpec
 
@@ -78,12 +79,14 @@ def _embedded_url(run: RunConfig) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = None,
-                 document_item_counts: Mapping[str, int] | None = None) -> Iterator[tuple[StageContext, UsageMeter]]:
+                 document_item_counts: Mapping[str, int] | None = None,
+                 urgent: bool = False) -> Iterator[tuple[StageContext, UsageMeter]]:
     """The stage context of one task and the usage meter its LLM calls are counted on.
 
     Clients (and, for the embedded default, the process's llama.cpp server) are created
     on the first `ctx.client(role)`: a task that needs no LLM starts nothing. `budget`
-    caps the task's uncached calls (None: unlimited).
+    caps the task's uncached calls (None: unlimited). `urgent`: the task's requests go
+    ahead of the other tasks' waiting for the endpoint's shared slots (`benchsmith.llm.limiter`).
     """
     usage = UsageMeter()
     call_budget = CallBudget(budget)
@@ -95,6 +98,9 @@ def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = 
                 run.spec.llm, cache_dir=run.workspace / "llm-cache", budget=call_budget, usage=usage,
                 embedded_base_url_factory=lambda: _embedded_url(run), share_limits=True,
                 processes=run.processes, breaker_scope=run.run_token))  # one breaker per endpoint per run
+            if urgent:
+                for c in clients.values():
+                    c.priority = URGENT
         if role not in clients:
             run.spec.llm.endpoint(role)  # raises a SpecError naming the roles the spec defines
         return clients[role]

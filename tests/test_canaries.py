@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,22 @@ def test_documents_suite_plants_a_fake_quote_that_grounding_catches(tmp_path: Pa
     assert not {c.id for c in report.outcome.canaries} & _published_ids(report)
     coverage = json.dumps(report.outcome.reports["coverage"])
     assert not any(c.id in coverage for c in report.outcome.canaries), "coverage counts real items only"
+
+
+@needs_prefect
+def test_calls_the_canaries_did_not_need_buy_a_top_up_in_the_same_round(tmp_path: Path, fake_llm: Any) -> None:
+    # Budget for exactly 2 calls per item: the round keeps back a judge call for each of the 3 canaries
+    # the judge might see, so it asks for 38 candidates. The rules drop the question cut short and the
+    # one that gives its answer away before any judge call: the 2 calls they did not need buy one more
+    # candidate in the same round (its lineage shows round max_rounds + 0), where a second round was needed.
+    fake_llm.add_rule(match=JUDGE, response=GOOD)
+    spec = make_spec(tmp_path, fake_llm, target_items=40, budget={"max_llm_calls": 80, "max_rounds": 4})
+    report = run_suite(spec, workspace=tmp_path / "ws")
+    outcome = report.outcome
+    assert outcome.rounds == 1
+    rep = _canary_report(report)
+    assert rep["data"]["by_stage"]["rules"] == {"truncated_question": 1, "answer_in_question": 1}
+    assert outcome.canary_llm_calls == 1  # the swapped answer, judged
+    rounds = Counter(it.lineage.params["round"] for it in outcome.published)
+    assert rounds == {0: 38, 4: 1}, rounds
+    assert outcome.llm_calls == fake_llm.stats()["requests"] == 38 * 2 + 1 + 2 <= 80

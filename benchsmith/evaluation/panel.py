@@ -18,7 +18,8 @@ from typing import Any
 
 from benchsmith.errors import BenchsmithError, EndpointError, SpecError
 from benchsmith.exports.formats import ItemView
-from benchsmith.llm.client import ConcurrencyLimiter, LLMClient
+from benchsmith.llm.client import LLMClient
+from benchsmith.llm.limiter import ConcurrencyLimiter
 from benchsmith.llm.usage import CallBudget, UsageMeter
 from benchsmith.spec import SolverSpec
 

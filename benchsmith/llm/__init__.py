@@ -12,7 +12,7 @@ from typing import Any
 
 _EXPORTS = {
     "LLMClient": "benchsmith.llm.client",
-    "ConcurrencyLimiter": "benchsmith.llm.client",
+    "ConcurrencyLimiter": "benchsmith.llm.limiter",
     "CircuitBreaker": "benchsmith.llm.client",
     "ResponseCache": "benchsmith.llm.cache",
     "cache_key": "benchsmith.llm.cache",

@@ -29,6 +29,7 @@ from jsonschema.exceptions import best_match
 from benchsmith.errors import EndpointCircuitOpen, EndpointError, LLMOutputError, LLMRequestError
 from benchsmith.llm.cache import ResponseCache, cache_key, canonical_json
 from benchsmith.llm.grammar import grammar_friendly
+from benchsmith.llm.limiter import NORMAL, ConcurrencyLimiter, forget_closed_loops
 from benchsmith.llm.transport import (
     HttpTransport,
     Wire,
@@ -56,34 +57,6 @@ _CONNECT_RETRIES = 3
 _CONNECT_BACKOFF_S = 0.25
 _RETRY_AFTER_CAP_S = 120.0
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-
-
-class ConcurrencyLimiter:
-    """At most `limit` requests in flight, shared by the clients that hold it.
-
-    asyncio primitives belong to one event loop, so there is one semaphore per loop: a
-    client used from several `asyncio.run` calls or threads keeps working.
-    """
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"concurrency must be >= 1, got {limit}")
-        self.limit = limit
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
-
-    def semaphore(self) -> asyncio.Semaphore:
-        """The semaphore of the running event loop."""
-        loop = asyncio.get_running_loop()
-        sem = self._by_loop.get(loop)
-        if sem is None:
-            with self._lock:
-                _forget_closed_loops(self._by_loop)
-                sem = self._by_loop.get(loop)
-                if sem is None:
-                    sem = self._by_loop[loop] = asyncio.Semaphore(self.limit)
-        return sem
 
 
 # The failure reasons (`LLMRequestError.reason`, after all retries) that say the endpoint
@@ -160,13 +133,6 @@ class CircuitBreaker:
         reason, count = self.consecutive
         return (f"CircuitBreaker(after={self.after}, reason={reason!r}, count={count}, "
                 f"open={self.open_error is not None})")
-
-
-def _forget_closed_loops(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
-    # The values (semaphores, connection pools) refer to their loop, so the weak keys alone
-    # would never let go: drop what belongs to finished `asyncio.run` calls ourselves.
-    for loop in [lp for lp in list(by_loop.keys()) if lp.is_closed()]:
-        by_loop.pop(loop, None)
 
 
 _validators: dict[str, Any] = {}
@@ -347,6 +313,7 @@ class LLMClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.limiter = limiter or ConcurrencyLimiter(concurrency)
+        self.priority = NORMAL  # `benchsmith.llm.limiter.URGENT`: ahead of the queue for a shared slot
         self.cache = ResponseCache(cache_dir) if cache_dir is not None else None
         self.budget = budget
         self.usage = usage if usage is not None else UsageMeter()
@@ -372,7 +339,7 @@ class LLMClient:
         loop = asyncio.get_running_loop()
         key = self._pool_key()
         with _pools_lock:
-            _forget_closed_loops(_pools)
+            forget_closed_loops(_pools)
             pools = _pools.setdefault(loop, {})
             entry = pools.get(key)
         if entry is not None:
@@ -468,7 +435,8 @@ class LLMClient:
         while True:
             retry_after: float | None = None
             try:
-                async with sem:
+                await sem.acquire(self.priority)
+                try:
                     # Calls that waited for a slot while the breaker opened send nothing.
                     self._check_breaker()
                     body = {"model": self.model, "messages": messages,
@@ -477,6 +445,8 @@ class LLMClient:
                     if seed is not None:
                         body["seed"] = seed
                     resp = await wire.post_json("/chat/completions", body)
+                finally:
+                    sem.release()
             except WireTimeout:
                 reason = "timeout"
             except WireConnectError as err:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from benchsmith.errors import SpecError
-from benchsmith.llm.client import CircuitBreaker, ConcurrencyLimiter, LLMClient, ResponseFormatStyle
+from benchsmith.llm.client import CircuitBreaker, LLMClient, ResponseFormatStyle
+from benchsmith.llm.limiter import ConcurrencyLimiter
 from benchsmith.llm.usage import CallBudget, UsageMeter
 from benchsmith.spec import BASE_ROLES, EndpointSpec, LLMSpec
 
