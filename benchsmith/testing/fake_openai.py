@@ -551,8 +551,10 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     # uvloop/httptools when installed: the throughput bench needs a fast server.
+    # No proxy-header middleware and no Date/Server headers: per-request work the benches don't need.
     uvicorn.run(build_app(), host=host, port=port, log_level="warning", access_log=False, backlog=2048,
-                timeout_graceful_shutdown=1, timeout_keep_alive=30)
+                timeout_graceful_shutdown=1, timeout_keep_alive=30, proxy_headers=False, server_header=False,
+                date_header=False)
 
 
 # -- running it from tests -------------------------------------------------------------
