@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -385,6 +386,10 @@ def _start(task_fn: Any, kw: dict[str, Any], distributed: bool) -> asyncio.Futur
     is retried by Prefect as the spec's `execution.retries` says (`flows.retries`).
     """
     task_fn = with_retries(task_fn, kw["run"].spec.execution, kw["run"].run_token)
+    # Every parameter, defaults included, as Prefect keys the result: `forget` must name the same key.
+    bound = inspect.signature(task_fn.fn).bind(**kw)
+    bound.apply_defaults()
+    kw = dict(bound.arguments)
     if distributed:
         # Dask pickles the arguments itself (Prefect's quote() would reach the worker unresolved).
         future = task_fn.submit(**kw)
