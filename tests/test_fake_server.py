@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import httpx
@@ -52,7 +53,12 @@ def test_latency_jitter_spreads_the_answer_times(fake_llm: FakeOpenAIServer) -> 
     fake_llm.configure(latency_s=0.3, latency_jitter=0.6, seed=3)
     assert fake_llm.stats()["latency_jitter"] == 0.6
     spread = asyncio.run(burst())
-    assert min(spread) >= 0.3 * 0.4 - 0.01 and max(spread) - min(spread) > 0.15
+    # The sleeps are the server's seeded draws: 0.3 s x (1 + U(-0.6, 0.6)) from random.Random(3).
+    rng = random.Random(3)
+    sleeps = sorted(0.3 * (1 + rng.uniform(-0.6, 0.6)) for _ in range(12))
+    assert sleeps[-1] - sleeps[0] > 0.2  # what this seed draws: a spread the steady case never shows
+    assert sorted(spread)[0] >= sleeps[0] - 0.005
+    assert abs((max(spread) - min(spread)) - (sleeps[-1] - sleeps[0])) < 0.08
     with httpx.Client(base_url=fake_llm.root_url, timeout=10, trust_env=False) as http:
         bad = http.post("/_fake/configure", json={"latency_jitter": 2})
     assert bad.status_code == 400 and "latency_jitter" in bad.text

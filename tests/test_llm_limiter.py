@@ -78,7 +78,9 @@ def test_an_urgent_client_goes_ahead_of_the_queue_at_the_server(fake_llm: Any, t
     async def scenario() -> None:
         calls = [asyncio.create_task(normal.complete_json([{"role": "user", "content": f"normal {i}"}], schema))
                  for i in range(3)]
-        await asyncio.sleep(0.05)
+        sem = limiter.semaphore()
+        while len(sem._waiters) < 2:  # one call holds the slot, two wait for it
+            await asyncio.sleep(0.005)
         calls.append(asyncio.create_task(urgent.complete_json([{"role": "user", "content": "urgent"}], schema)))
         await asyncio.gather(*calls)
 

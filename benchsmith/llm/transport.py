@@ -24,6 +24,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
+import aiohttp
 import openai
 
 HttpTransport = Literal["aiohttp", "httpx"]
@@ -100,9 +101,6 @@ class AiohttpWire:
 
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float, connect_timeout_s: float,
                  max_connections: int, trust_env: bool = True) -> None:
-        import aiohttp
-
-        self._aiohttp = aiohttp
         self.base_url = base_url.rstrip("/")
         self.max_connections = max_connections
         self.trust_env = trust_env
@@ -110,11 +108,10 @@ class AiohttpWire:
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=timeout_s)
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
                          "Accept": "application/json", "User-Agent": "benchsmith"}
-        self._session: Any = None
+        self._session: aiohttp.ClientSession | None = None
 
-    def _get_session(self) -> Any:
+    def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            aiohttp = self._aiohttp
             # The CA bundle httpx (and so the SDK wire) trusts, so both wires trust the same servers.
             tls = _HX.create_ssl_context() if self.base_url.startswith("https:") and hasattr(
                 _HX, "create_ssl_context") else None
@@ -125,7 +122,6 @@ class AiohttpWire:
         return self._session
 
     async def post_json(self, path: str, body: dict[str, Any]) -> Any:
-        aiohttp = self._aiohttp
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             async with self._get_session().post(self.base_url + path, data=data, headers=self._headers,
