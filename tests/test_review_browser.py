@@ -25,6 +25,13 @@ def _chromium() -> None:
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: the test command runs apt-get install -y chromium"
 
 
+def _wait_for_autofocus(page: playwright_api.Page) -> None:
+    # Chromium applies `autofocus` after load; on a loaded machine keys typed before then go
+    # nowhere and the login fails. Waiting (not clicking) keeps the test keyboard-only and
+    # fails if the login form loses its autofocus.
+    playwright_api.expect(page.locator("#name")).to_be_focused(timeout=30_000)
+
+
 def test_keyboard_only_review_in_chromium(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     store = open_review_store(ws)
@@ -42,7 +49,8 @@ def test_keyboard_only_review_in_chromium(tmp_path: Path) -> None:
 
         page.goto(f"{server.url}/queue")
         assert page.url.startswith(f"{server.url}/login")
-        page.keyboard.type("alice")  # the name field has autofocus
+        _wait_for_autofocus(page)
+        page.keyboard.type("alice")
         page.keyboard.press("Tab")
         page.keyboard.type("alice-password")
         page.keyboard.press("Enter")
@@ -148,6 +156,7 @@ def test_admin_resolves_a_conflict_in_chromium(tmp_path: Path, embedder: Embedde
         def login(name: str) -> playwright_api.Page:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             page.goto(f"{server.url}/login")
+            _wait_for_autofocus(page)
             page.keyboard.type(name)
             page.keyboard.press("Tab")
             page.keyboard.type(f"{name}-password")
