@@ -303,6 +303,46 @@ def test_aiohttp_pool_fills_the_limit(fake_llm, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("bypass", [False, True])
+def test_environment_proxy_is_used_unless_no_proxy_names_the_host(fake_llm, tmp_path: Path, transport: str,
+                                                                   bypass: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A forwarding HTTP proxy on a free port: HTTP_PROXY sends the calls through it, NO_PROXY skips it.
+    import aiohttp
+    from aiohttp import web
+
+    port = free_port()
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    if bypass:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    proxied: list[str] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        proxied.append(str(request.url))
+        async with aiohttp.ClientSession() as session, session.post(
+                fake_llm.root_url + request.path, data=await request.read(),
+                headers={"Content-Type": "application/json"}) as answer:
+            return web.Response(body=await answer.read(), status=answer.status, content_type="application/json")
+
+    async def main() -> dict[str, Any]:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            client = make_client(fake_llm, tmp_path, transport=transport)
+            return await client.complete_json([{"role": "user", "content": "Through the proxy?"}], SCHEMA)
+        finally:
+            await runner.cleanup()
+
+    jsonschema.validate(asyncio.run(main()), SCHEMA)
+    assert fake_llm.stats()["requests"] == 1
+    assert proxied == ([] if bypass else [f"{fake_llm.base_url}/chat/completions"])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_server_that_drops_the_connection_is_a_connection_failure(tmp_path: Path, transport: str) -> None:
     # A server that accepts and closes at once: retried as a connection failure, then an EndpointError
     # naming the cause (not a 'timeout', as aiohttp's own error mapping would call it).

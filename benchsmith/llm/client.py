@@ -554,7 +554,7 @@ class LLMClient:
             self.usage.record_failure(self.role, "endpoint_error")
             raise
         if key is not None:
-            self.cache.put(key, result, {"model": self.model, "role": self.role})  # type: ignore[union-attr]
+            await self.cache.aput(key, result, {"model": self.model, "role": self.role})  # type: ignore[union-attr]
         return result
 
     async def _answer(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,

@@ -26,6 +26,8 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 import openai
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 HttpTransport = Literal["aiohttp", "httpx"]
 """Which wire carries a client's requests (see the module docstring)."""
@@ -92,6 +94,15 @@ def _decode(raw: bytes) -> Any:
         return raw.decode("utf-8", errors="replace")
 
 
+def _env_proxy(base_url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for `base_url` (`HTTPS_PROXY`, `NO_PROXY`, ...), or none."""
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(base_url))
+    except LookupError:
+        return None, None
+    return str(proxy), auth
+
+
 class AiohttpWire:
     """Requests sent straight through one `aiohttp.ClientSession` (made on first use, in its loop).
 
@@ -108,6 +119,7 @@ class AiohttpWire:
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=timeout_s)
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
                          "Accept": "application/json", "User-Agent": "benchsmith"}
+        self.proxy, self._proxy_auth = _env_proxy(self.base_url) if trust_env else (None, None)
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -117,7 +129,11 @@ class AiohttpWire:
                 _HX, "create_ssl_context") else None
             connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30.0,
                                              ssl=tls if isinstance(tls, ssl.SSLContext) else True)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=self.trust_env,
+            # trust_env stays off in the session: with it aiohttp looks up the proxy and ~/.netrc
+            # in a worker thread on every request (two thread hops per call, ~0.1 ms of loop
+            # time and a wake-up each). The proxy is resolved once, like httpx does; netrc
+            # is never wanted, the Authorization header is always set.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False,
                                                   cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
@@ -125,7 +141,8 @@ class AiohttpWire:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             async with self._get_session().post(self.base_url + path, data=data, headers=self._headers,
-                                                timeout=self._timeout, allow_redirects=False) as resp:
+                                                timeout=self._timeout, allow_redirects=False,
+                                                proxy=self.proxy, proxy_auth=self._proxy_auth) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, resp.headers
         except TimeoutError as err:  # aiohttp's own timeouts are TimeoutErrors too
