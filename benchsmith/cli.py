@@ -128,6 +128,9 @@ def run(
 ) -> None:
     """Generate, verify, dedup and publish a suite."""
     _prepare_env(verbose)
+    from benchsmith.flows import prefect_api
+
+    prefect_api.start_early()  # its seconds of start-up overlap the imports and checks below
     from benchsmith import progress
     from benchsmith.spec import TaskRunnerName, load_spec
 

@@ -8,10 +8,15 @@ ending cleanly. Here the server runs in its own session — Ctrl-C reaches only 
 which then stops the server in order — and dies with the run if the run is killed.
 
 With PREFECT_API_URL set (a real Prefect server), nothing is started.
+
+Its start-up takes seconds (Prefect's server imports alone take ~4 s of CPU), so
+`benchsmith run` calls `start_early()` before its own slow imports and spec checks, and
+the run claims that server (`take_early`) instead of starting one.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -62,6 +67,32 @@ class LocalPrefectAPI:
         with contextlib.suppress(OSError):
             if self.log_path.stat().st_size == 0:
                 self.log_path.unlink()
+
+
+_early: LocalPrefectAPI | None = None
+
+
+def start_early() -> None:
+    """Start the local API now (when one will be needed), for the next `take_early()`.
+
+    A server nobody claims is stopped when the process exits.
+    """
+    global _early
+    if _early is None and needed():
+        _early = LocalPrefectAPI().start()
+        atexit.register(_stop_unclaimed, _early)
+
+
+def take_early() -> LocalPrefectAPI | None:
+    """The server `start_early()` started, now the caller's to stop; None when there is none."""
+    global _early
+    server, _early = _early, None
+    return server
+
+
+def _stop_unclaimed(server: LocalPrefectAPI) -> None:
+    if server is _early:
+        server.stop()
 
 
 def needed() -> bool:

@@ -250,8 +250,9 @@ def run_suite(spec: SuiteSpec, *, workspace: Path = Path(".benchsmith"), new_ver
         raise SpecError(f"{spec.source_path or '<spec>'}: execution on the Dask cluster at {address} needs a real "
                         "LLM endpoint for every role (llm.<role>.base_url or OPENAI_BASE_URL): the embedded "
                         "llama.cpp server listens on this machine's 127.0.0.1, which remote workers cannot reach")
-    # The local Prefect API takes seconds to come up: start it first, wait for it last.
-    api = LocalPrefectAPI().start() if prefect_api.needed() else None
+    # The local Prefect API takes seconds to come up: start it first (or take the one the CLI
+    # started before its imports), wait for it last.
+    api = prefect_api.take_early() or (LocalPrefectAPI().start() if prefect_api.needed() else None)
     try:
         # Seeds are checked here, before anything starts, so a bad file fails fast; the flow reads them again.
         seeds: SeedLoadResult | None = load_seeds(spec, skip_bad=skip_bad_seeds) if spec.seeds is not None else None
