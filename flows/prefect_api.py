@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ class LocalPrefectAPI:
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"benchsmith-prefect-api-{os.getpid()}.log"
         self.startup_timeout_s = startup_timeout_s
         self.port = process.free_port()
-        self._proc = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
