@@ -11,7 +11,9 @@ With PREFECT_API_URL set (a real Prefect server), nothing is started.
 
 Its start-up takes seconds (Prefect's server imports alone take ~4 s of CPU), so
 `benchsmith run` calls `start_early()` before its own slow imports and spec checks, and
-the run claims that server (`take_early`) instead of starting one.
+the run claims that server (`take_early`) instead of starting one. On a new
+`PREFECT_HOME` the server starts from a copy of an already migrated, empty database
+(`flows.prefect_db`) instead of running Prefect's migrations.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import prefect
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchsmith import process
+from benchsmith.flows import prefect_db
 
 
 class LocalPrefectAPI:
@@ -39,6 +42,7 @@ class LocalPrefectAPI:
         self.startup_timeout_s = startup_timeout_s
         self.port = process.free_port()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._save_template_to: Path | None = None
 
     @property
     def url(self) -> str:
@@ -47,6 +51,13 @@ class LocalPrefectAPI:
     def start(self) -> LocalPrefectAPI:
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        db = prefect_db.database_file()
+        if db is not None:
+            # The server uses the file this process found (and may have seeded), whatever its env says.
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{db}"
+            db.parent.mkdir(parents=True, exist_ok=True)
+            if not db.exists() and not prefect_db.seed(db):
+                self._save_template_to = db  # it migrates a new database: keep a copy once it answers
         self.log_path.write_bytes(b"")
         self._proc = process.spawn(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
@@ -59,6 +70,9 @@ class LocalPrefectAPI:
         assert self._proc is not None, "start() first"
         process.wait_until_ready(self._proc, f"{self.url}/health", timeout_s=self.startup_timeout_s,
                                  what="the local Prefect API server", log_path=self.log_path)
+        if self._save_template_to is not None:
+            prefect_db.save(self._save_template_to)
+            self._save_template_to = None
 
     def stop(self) -> None:
         if self._proc is not None:

@@ -1,0 +1,107 @@
+"""A migrated, empty Prefect database that new local APIs start from.
+
+A local Prefect API (`flows.prefect_api`) on a new `PREFECT_HOME` first creates its SQLite
+database by running all of Prefect's migrations: 7-10 s of a fresh run's start-up on a
+two-core machine (CI, a container, a first run). The first such server leaves a copy of
+its database as it is when it first answers (migrated, nothing run yet) in the user's
+cache, one per Prefect version; a later server on a new home starts from a copy of it.
+Prefect still checks the copy's migration revision at start-up and upgrades it if it is
+behind, so the copy is never trusted beyond what Prefect checks itself.
+
+Only Prefect's default kind of database (a SQLite file) is seeded; one the user
+configured elsewhere (PostgreSQL, another URL) is left to Prefect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import prefect
+from prefect.settings import get_current_settings
+
+from benchsmith.fsutil import temporary_sibling
+
+_SQLITE = "sqlite+aiosqlite:///"
+
+
+def database_file() -> Path | None:
+    """The SQLite file the API's database lives in, when it is a plain file; else None."""
+    url = get_current_settings().server.database.connection_url
+    text = url.get_secret_value() if url is not None else ""
+    if not text.startswith(_SQLITE):
+        return None
+    path = text[len(_SQLITE):]
+    if not path or path.startswith((":memory:", "file:")) or "?" in path:
+        return None
+    return Path(path)
+
+
+def template_file() -> Path:
+    """Where this Prefect version's empty database is kept (`$XDG_CACHE_HOME/benchsmith`)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "benchsmith" / "prefect-db" / f"prefect-{prefect.__version__}.db"
+
+
+def _revision(db: Path) -> str | None:
+    """The database's migration revision (None: not a migrated Prefect database, or unreadable)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def seed(db: Path) -> bool:
+    """Copy the template to `db` (which must not exist yet); True when it was copied.
+
+    A template that is not a migrated Prefect database is deleted and not used.
+    """
+    template = template_file()
+    if db.exists() or not template.exists():
+        return False
+    if _revision(template) is None:
+        with contextlib.suppress(OSError):
+            template.unlink()
+        return False
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_sibling(db)
+        with contextlib.closing(sqlite3.connect(f"file:{template}?mode=ro", uri=True)) as src, \
+                contextlib.closing(sqlite3.connect(tmp)) as dst:
+            src.backup(dst)
+        # A link, not a rename: it fails if another run put a database there meanwhile (a server
+        # may have it open), where a rename would swap the file under that server.
+        os.link(tmp, db)
+    except (OSError, sqlite3.Error):
+        return False
+    finally:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+    return True
+
+
+def save(db: Path) -> None:
+    """Keep a copy of `db` (just migrated by a server that now answers) as the template.
+
+    Best effort: a template that cannot be written only means the next new home migrates again.
+    """
+    template = template_file()
+    if template.exists() or _revision(db) is None:
+        return
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_sibling(template)
+        # SQLite's backup API: a consistent copy even while the server has the database open.
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as src, \
+                contextlib.closing(sqlite3.connect(tmp)) as dst:
+            src.backup(dst)
+            # A copy in WAL mode would grow -wal/-shm files beside it on every read.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        os.replace(tmp, template)
+    except (OSError, sqlite3.Error):
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
