@@ -55,6 +55,34 @@ def _revision(db: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def _copy(source: Path, target: Path, *, replace: bool) -> bool:
+    """Copy the SQLite database `source` to `target` through a temporary sibling; True when done.
+
+    SQLite's backup API makes the copy consistent even while a server has `source` open.
+    `replace=False` links the copy into place, which fails if `target` appeared meanwhile
+    (another run's server may have it open, and a rename would swap the file under it).
+    """
+    tmp = temporary_sibling(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
+                contextlib.closing(sqlite3.connect(tmp)) as dst:
+            src.backup(dst)
+            # A copy in WAL mode would grow -wal/-shm files beside it on every read (Prefect's
+            # server turns WAL on again for its own database).
+            dst.execute("PRAGMA journal_mode=DELETE")
+        if replace:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)
+    except (OSError, sqlite3.Error):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return True
+
+
 def seed(db: Path) -> bool:
     """Copy the template to `db` (which must not exist yet); True when it was copied.
 
@@ -67,21 +95,7 @@ def seed(db: Path) -> bool:
         with contextlib.suppress(OSError):
             template.unlink()
         return False
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_sibling(db)
-        with contextlib.closing(sqlite3.connect(f"file:{template}?mode=ro", uri=True)) as src, \
-                contextlib.closing(sqlite3.connect(tmp)) as dst:
-            src.backup(dst)
-        # A link, not a rename: it fails if another run put a database there meanwhile (a server
-        # may have it open), where a rename would swap the file under that server.
-        os.link(tmp, db)
-    except (OSError, sqlite3.Error):
-        return False
-    finally:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
-    return True
+    return _copy(template, db, replace=False)
 
 
 def save(db: Path) -> None:
@@ -90,18 +104,5 @@ def save(db: Path) -> None:
     Best effort: a template that cannot be written only means the next new home migrates again.
     """
     template = template_file()
-    if template.exists() or _revision(db) is None:
-        return
-    try:
-        template.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_sibling(template)
-        # SQLite's backup API: a consistent copy even while the server has the database open.
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as src, \
-                contextlib.closing(sqlite3.connect(tmp)) as dst:
-            src.backup(dst)
-            # A copy in WAL mode would grow -wal/-shm files beside it on every read.
-            dst.execute("PRAGMA journal_mode=DELETE")
-        os.replace(tmp, template)
-    except (OSError, sqlite3.Error):
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+    if not template.exists() and _revision(db) is not None:
+        _copy(db, template, replace=True)

@@ -50,12 +50,13 @@ def _hello() -> str:
 
 
 def test_a_new_home_starts_from_the_migrated_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No Prefect API configured (earlier tests of the session may have pointed Prefect at one).
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     template = prefect_db.template_file()
     assert str(template).startswith(str(tmp_path / "cache"))
 
     # The first server on a new home migrates its database and leaves a copy as the template.
-    with temporary_settings({PREFECT_HOME: tmp_path / "home-1"}):
+    with temporary_settings({PREFECT_HOME: tmp_path / "home-1"}, restore_defaults={PREFECT_API_URL}):
         first = LocalPrefectAPI().start()
         try:
             first.wait()
@@ -66,7 +67,7 @@ def test_a_new_home_starts_from_the_migrated_template(tmp_path: Path, monkeypatc
     assert not list(template.parent.glob("*-wal"))  # a plain file, not one in WAL mode
 
     # The next new home gets a copy before its server starts, and the server runs flows on it.
-    with temporary_settings({PREFECT_HOME: tmp_path / "home-2"}):
+    with temporary_settings({PREFECT_HOME: tmp_path / "home-2"}, restore_defaults={PREFECT_API_URL}):
         second = LocalPrefectAPI().start()
         assert _revision(tmp_path / "home-2" / "prefect.db") == revision
         with prefect_api.prefect_api(second) as url:
@@ -75,7 +76,7 @@ def test_a_new_home_starts_from_the_migrated_template(tmp_path: Path, monkeypatc
 
     # A damaged template is deleted, not used: the server migrates as if there were none and saves a new one.
     template.write_bytes(b"not a database")
-    with temporary_settings({PREFECT_HOME: tmp_path / "home-3"}):
+    with temporary_settings({PREFECT_HOME: tmp_path / "home-3"}, restore_defaults={PREFECT_API_URL}):
         third = LocalPrefectAPI().start()
         assert not (tmp_path / "home-3" / "prefect.db").exists()
         try:
