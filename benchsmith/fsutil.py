@@ -25,15 +25,22 @@ def temporary_sibling(path: Path | str) -> str:
 
 
 @contextlib.contextmanager
-def replacing(path: Path | str) -> Iterator[str]:
+def replacing(path: Path | str, *, exclusive: bool = False) -> Iterator[str]:
     """Yield a temporary name to write to; on success it replaces `path`, on error it is removed.
 
     For writers that want a path rather than bytes (faiss.write_index, pyarrow).
+    `exclusive` puts the file in place only if `path` does not exist (a hard link, so
+    `FileExistsError` if another writer got there first) instead of replacing it: for a
+    file someone else may already have open under that name.
     """
     tmp = temporary_sibling(path)
     try:
         yield tmp
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -22,7 +22,7 @@ from pathlib import Path
 import prefect
 from prefect.settings import get_current_settings
 
-from benchsmith.fsutil import temporary_sibling
+from benchsmith.fsutil import replacing
 
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -55,31 +55,24 @@ def _revision(db: Path) -> str | None:
     return str(row[0]) if row else None
 
 
-def _copy(source: Path, target: Path, *, replace: bool) -> bool:
-    """Copy the SQLite database `source` to `target` through a temporary sibling; True when done.
+def _copy(source: Path, target: Path, *, exclusive: bool) -> bool:
+    """Copy the SQLite database `source` to `target`; True when done.
 
     SQLite's backup API makes the copy consistent even while a server has `source` open.
-    `replace=False` links the copy into place, which fails if `target` appeared meanwhile
-    (another run's server may have it open, and a rename would swap the file under it).
+    `exclusive` fails if `target` appeared meanwhile: another run's server may have it
+    open, and replacing it would swap the file under that server.
     """
-    tmp = temporary_sibling(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
+        with replacing(target, exclusive=exclusive) as tmp, \
+                contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
                 contextlib.closing(sqlite3.connect(tmp)) as dst:
             src.backup(dst)
             # A copy in WAL mode would grow -wal/-shm files beside it on every read (Prefect's
             # server turns WAL on again for its own database).
             dst.execute("PRAGMA journal_mode=DELETE")
-        if replace:
-            os.replace(tmp, target)
-        else:
-            os.link(tmp, target)
     except (OSError, sqlite3.Error):
         return False
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
     return True
 
 
@@ -95,7 +88,7 @@ def seed(db: Path) -> bool:
         with contextlib.suppress(OSError):
             template.unlink()
         return False
-    return _copy(template, db, replace=False)
+    return _copy(template, db, exclusive=True)
 
 
 def save(db: Path) -> None:
@@ -105,4 +98,4 @@ def save(db: Path) -> None:
     """
     template = template_file()
     if not template.exists() and _revision(db) is not None:
-        _copy(db, template, replace=True)
+        _copy(db, template, exclusive=False)

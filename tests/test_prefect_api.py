@@ -21,8 +21,10 @@ def test_early_server_is_claimed_once_and_answers() -> None:
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         assert prefect_api.needed()
         prefect_api.start_early()
+        server = prefect_api._early
         prefect_api.start_early()  # a second call starts no second server
-        server = prefect_api.take_early()
+        assert prefect_api._early is server
+        assert prefect_api.take_early() is server
         assert server is not None
         try:
             assert prefect_api.take_early() is None  # now the caller's: nobody else gets (or stops) it
