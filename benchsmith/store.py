@@ -42,6 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from benchsmith.errors import BenchsmithError
 from benchsmith.funnel import Funnel
 from benchsmith.records import Item
+from benchsmith.sqlite_wal import use_wal
 
 RunStatus = Literal["running", "succeeded", "failed", "interrupted", "crashed"]
 _FINAL_STATUSES = ("succeeded", "failed", "interrupted", "crashed")
@@ -148,9 +149,9 @@ class RunInfo:
 
 def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
-    cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
     cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # a write waits this long for another writer
+    use_wal(cur, busy_ms / 1000)  # readers don't block the writer
+    cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
     cur.close()
 
 

@@ -203,7 +203,8 @@ def test_a_run_killed_at_a_random_point_resumes_without_repeating_requests(tmp_p
     assert baseline >= 80, baseline
 
     # The same spec in another workspace, SIGKILLed after a random share of the baseline's requests.
-    kill_after = random.Random(1234).randint(baseline // 10, baseline * 8 // 10)
+    # Late enough that a resume which kept nothing would repeat more than the slack allowed below.
+    kill_after = random.Random(1234).randint(max(baseline // 10, 4 * concurrency), baseline * 8 // 10)
     ws, out = tmp_path / "ws-kill", tmp_path / "out-kill"
     before = fake_llm.stats()["requests"]
     killed = cli("run", str(spec), "-w", str(ws), "-o", str(out), cwd=tmp_path)
@@ -216,7 +217,7 @@ def test_a_run_killed_at_a_random_point_resumes_without_repeating_requests(tmp_p
     assert killed.poll() is None, killed.communicate()[0]
     os.killpg(killed.pid, signal.SIGKILL)
     killed.communicate(timeout=60)
-    in_flight = stats["in_flight"]
+    in_flight = fake_llm.stats()["in_flight"]  # sent by the killed run, never answered to it (for the note)
     time.sleep(0.5)  # the server answers what it still holds (to nobody)
     killed_requests = fake_llm.stats()["requests"] - before
 
@@ -230,5 +231,8 @@ def test_a_run_killed_at_a_random_point_resumes_without_repeating_requests(tmp_p
     note = (f"baseline {baseline}, kill after {kill_after}: killed run {killed_requests} (in flight {in_flight}), "
             f"rerun {rerun_requests}")
     assert rerun_requests < baseline, note
-    assert killed_requests + rerun_requests <= baseline + in_flight + concurrency, note
+    # What a kill may cost: the requests in flight when the process died (at most `concurrency`), and
+    # answers that had arrived but were still being written to the cache (a slot frees when its answer
+    # arrives, before the write; at most `concurrency` more). Every other answer must be reused.
+    assert killed_requests + rerun_requests <= baseline + 2 * concurrency, note
     assert _published_ids(out) == _published_ids(tmp_path / "out-base"), note

@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from benchsmith.errors import BenchsmithError
+from benchsmith.sqlite_wal import use_wal
 
 if TYPE_CHECKING:  # Alembic is imported only when a database needs migrating (half a second)
     from alembic.config import Config
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # Alembic is imported only when a database needs migrating (h
 
 HERE = Path(__file__).resolve().parent
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*=\s*(?:['\"]([^'\"]+)['\"]|None)\s*$", re.M)
+_MIGRATION_WAIT_S = 60  # how long a migrating process waits for another migrator or a long write
 _PG_LOCK_KEY = 0x62656E6368  # "bench": one advisory lock id for every benchsmith migration
 
 
@@ -166,9 +168,9 @@ def _locked(engine: Engine) -> Iterator[Connection]:
         def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # the driver's implicit transactions off: we say BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={_MIGRATION_WAIT_S * 1000}")  # wait for another migrator
+            use_wal(cur, _MIGRATION_WAIT_S)
             cur.execute("PRAGMA foreign_keys=OFF")  # a batch ALTER drops and recreates tables
-            cur.execute("PRAGMA busy_timeout=60000")  # wait for another migrator or a long write
             cur.close()
 
         @event.listens_for(mig, "begin")
