@@ -1,8 +1,10 @@
 """Push a published version to a Hugging Face Hub dataset repository (`publish.hub`).
 
 The version folder is the unit: one commit adds every file its manifest lists (and the
-manifest), so the repository's `main` holds the latest version as `datasets.load_dataset`
-reads it, and a tag named after the version points at that commit (`revision="2026.11"`).
+manifest) and deletes what an earlier version left that this one does not have (a dropped
+split would otherwise still load), so the repository's `main` holds exactly the latest
+version as `datasets.load_dataset` reads it, and a tag named after the version points at that
+commit (`revision="2026.11"`); earlier versions stay reachable by their tags.
 Nothing is pushed without a token in the environment variable the spec names. A push that
 fails (no network, a refused token) is reported with what was tried; the local version is
 published either way and is pushed later with `benchsmith push SUITE VERSION`.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,11 +33,18 @@ class HubCommit:
     message: str
     operations: list[Any] = field(repr=False)
     """`huggingface_hub.CommitOperationAdd`, one per file, manifest.json last."""
+    deletions: list[Any] = field(default_factory=list, repr=False)
+    """`huggingface_hub.CommitOperationDelete`, one per file on the hub this version does not have."""
 
     @property
     def paths(self) -> list[str]:
         """The repository paths the commit writes."""
         return [op.path_in_repo for op in self.operations]
+
+    @property
+    def removed(self) -> list[str]:
+        """The repository paths the commit deletes."""
+        return [op.path_in_repo for op in self.deletions]
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,18 @@ class HubPush:
     url: str | None = None
 
 
-def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | None = None) -> HubCommit:
-    """The commit that pushes the version in `version_dir`: every file its manifest lists, then the manifest."""
-    from huggingface_hub import CommitOperationAdd
+# Files the hub keeps in every repository itself; never deleted by a push.
+_HUB_FILES = frozenset({".gitattributes"})
+
+
+def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | None = None,
+               existing: Iterable[str] = ()) -> HubCommit:
+    """The commit that pushes the version in `version_dir`: every file its manifest lists, then the manifest.
+
+    `existing` is what the repository's `main` holds now; those of its files the version does
+    not have are deleted in the same commit.
+    """
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     manifest = manifest if manifest is not None else read_manifest(version_dir)
     if manifest is None:
@@ -61,9 +79,11 @@ def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | No
                            f"{', '.join(missing) or 'none listed'} (`benchsmith verify` says more)")
     ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=version_dir / rel)
            for rel in [*listed, "manifest.json"]]
+    stale = sorted(set(existing) - {op.path_in_repo for op in ops} - _HUB_FILES)
     version = str(manifest.get("version") or version_dir.name)
     suite = str(manifest.get("suite") or version_dir.parent.name)
-    return HubCommit(repo_id=hub.repo_id, tag=version, message=f"{suite} {version} (benchsmith)", operations=ops)
+    return HubCommit(repo_id=hub.repo_id, tag=version, message=f"{suite} {version} (benchsmith)", operations=ops,
+                     deletions=[CommitOperationDelete(path_in_repo=rel, is_folder=False) for rel in stale])
 
 
 def hub_token(hub: HubSpec, env: Mapping[str, str] | None = None) -> str | None:
@@ -102,7 +122,7 @@ def push_version(version_dir: Path, hub: HubSpec, *, env: Mapping[str, str] | No
     if token is None:
         return HubPush("skipped", f"publish.hub: ${hub.token_env} is not set; {version_dir.name} was not pushed to "
                                   f"{hub.repo_id}")
-    commit = hub_commit(version_dir, hub)
+    hub_commit(version_dir, hub)  # a version that cannot be pushed fails here, before any request
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub.endpoint, token=token, library_name="benchsmith")
@@ -110,8 +130,10 @@ def push_version(version_dir: Path, hub: HubSpec, *, env: Mapping[str, str] | No
     try:
         with _online():
             api.create_repo(hub.repo_id, repo_type="dataset", private=hub.private, exist_ok=True)
-            info = api.create_commit(hub.repo_id, commit.operations, commit_message=commit.message,
-                                     repo_type="dataset")
+            existing = api.list_repo_files(hub.repo_id, repo_type="dataset")
+            commit = hub_commit(version_dir, hub, existing=existing)
+            info = api.create_commit(hub.repo_id, [*commit.deletions, *commit.operations],
+                                     commit_message=commit.message, repo_type="dataset")
             api.create_tag(hub.repo_id, tag=commit.tag, revision=getattr(info, "oid", None), repo_type="dataset",
                            exist_ok=True)
     except Exception as err:  # noqa: BLE001 -- any failure of the hub leaves the local version as it is
@@ -120,4 +142,5 @@ def push_version(version_dir: Path, hub: HubSpec, *, env: Mapping[str, str] | No
                                  f"({detail}); the version is published locally at {version_dir}; push it again "
                                  f"with `benchsmith push {version_dir.parent.name} {version_dir.name}`")
     url = f"{where.rstrip('/')}/datasets/{hub.repo_id}/tree/{commit.tag}"
-    return HubPush("pushed", f"pushed {version_dir.name} to {hub.repo_id} (tag {commit.tag})", url)
+    removed = f", removing {len(commit.removed)} file(s) the earlier version had" if commit.removed else ""
+    return HubPush("pushed", f"pushed {version_dir.name} to {hub.repo_id} (tag {commit.tag}){removed}", url)

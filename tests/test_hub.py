@@ -1,6 +1,7 @@
 """`publish.hub` (issue 12): the commit a push sends, no request without a token, and a hub that
-is not there costs the push and nothing else. There is no network here: the "hub" is a loopback
-HTTP server that records what it is sent (and refuses it), or a port nobody listens on."""
+is not there costs the push and nothing else; successive pushes leave `main` exactly the newest
+version. There is no network here: the "hub" is a loopback HTTP server that records what it is
+sent (and refuses it), a port nobody listens on, or `fake_hub.FakeHub`, which takes real pushes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_hub import FakeHub
 from suite_factory import make_spec
 
 from benchsmith.errors import SpecError
@@ -125,6 +127,41 @@ def test_a_run_pushes_after_publishing_and_a_refusing_hub_costs_nothing_else(
     assert url in report.hub.message and "published locally" in report.hub.message
     assert f"benchsmith push {spec.suite} {report.publish.version}" in report.hub.message
     assert verify_version(report.publish.path) == []
+
+
+def _published(tmp_path: Path, split: str, month: int) -> Path:
+    spec = parse_spec({"suite": "hubbed", "seeds": {"path": "s.jsonl"}, "target_items": 2,
+                       "generators": [{"name": "evolve"}], "publish": {"split": split, "hub": {"repo_id": "acme/hubbed"}}})
+    items = [Item.create(prompt=f"What is {n} times {month}?", reference_answer=str(n * month),
+                         lineage=Lineage(generator="x")) for n in (2, 3)]
+    res = publish_version(spec=spec, items=items, rejected=[], funnel=Funnel(), models={}, usage={},
+                          stop_reason="target_reached", output_dir=tmp_path / "outputs", today=date(2026, month, 5))
+    return res.path
+
+
+def test_a_push_makes_main_exactly_the_new_version_and_tags_keep_the_old_one(tmp_path: Path) -> None:
+    # November publishes split "test"; December's spec renamed it "eval". Were November's
+    # data/test.parquet left on main, `load_dataset` would show both splits, one of them stale.
+    november, december = _published(tmp_path, "test", 11), _published(tmp_path, "eval", 12)
+    with FakeHub() as hub:
+        spec = HubSpec(repo_id="acme/hubbed", endpoint=hub.url)
+        first = push_version(november, spec, env={"HF_TOKEN": "hf_x"})
+        assert first.status == "pushed", first.message
+        second = push_version(december, spec, env={"HF_TOKEN": "hf_x"})
+        assert second.status == "pushed", second.message
+        assert "removing 1 file(s)" in second.message
+
+        def local(folder: Path) -> dict[str, bytes]:
+            return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+        main = hub.files("acme/hubbed", "main")
+        assert main.pop(".gitattributes")  # the hub's own file stays
+        assert main == local(december)
+        assert "data/test.parquet" not in main and "data/eval.parquet" in main
+        tagged = hub.files("acme/hubbed", "2026.11")
+        tagged.pop(".gitattributes")
+        assert tagged == local(november)
+        assert hub.files("acme/hubbed", "2026.12") == hub.files("acme/hubbed", "main")
 
 
 def test_a_bad_repo_id_names_the_field(tmp_path: Path) -> None:
