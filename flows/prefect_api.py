@@ -18,6 +18,7 @@ the run claims that server (`take_early`) instead of starting one. On a new
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -132,4 +133,23 @@ def prefect_api(server: LocalPrefectAPI | None = None) -> Iterator[str | None]:
         with temporary_settings({PREFECT_API_URL: server.url}):
             yield server.url
     finally:
+        _send_pending_logs_and_events()
         server.stop()
+
+
+def _send_pending_logs_and_events() -> None:
+    """Let Prefect's background workers send what they hold while the local server still answers.
+
+    Otherwise they flush at interpreter exit, to a stopped server, and print "Error logging
+    to API" after an otherwise clean run.
+    """
+    try:
+        asyncio.get_running_loop()
+        return  # draining blocks; never from inside an event loop
+    except RuntimeError:
+        pass
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=5, at_exit=False)

@@ -5,12 +5,15 @@ can run in another process (a Dask worker). `RunConfig` is that configuration: t
 the workspace and output folders, the database URL, the run's token. Inside the task, `task_context` builds
 the `StageContext` — LLM clients bound to the task's own call budget and usage meter, the
 embedder — and the task returns its usage with its result. The flow adds those up in one
-`Ledger`: the only place calls are counted, whichever process made them.
+`Ledger`: the only place calls are counted, whichever process made them. A task attempt
+that raises returns nothing, so it leaves its spend in the workspace for the Ledger.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from benchsmith import progress
 from benchsmith.card import DEMO_MODEL
 from benchsmith.context import StageContext
 from benchsmith.documents import Corpus
+from benchsmith.fsutil import atomic_write
 from benchsmith.llm.client import LLMClient
 from benchsmith.llm.endpoints import build_clients, resolve_endpoint
 from benchsmith.llm.limiter import URGENT
@@ -108,7 +112,30 @@ def task_context(run: RunConfig, budget: int | None, *, corpus: Corpus | None = 
     ctx = local_context(run, corpus)
     ctx.llm = client
     ctx.document_item_counts = dict(document_item_counts or {})
-    yield ctx, usage
+    try:
+        yield ctx, usage
+    except BaseException:
+        _keep_failed_attempt(run, usage)
+        raise
+
+
+def _failed_attempts_dir(workspace: Path, run_token: str) -> Path:
+    return workspace / "failed-attempts" / run_token
+
+
+def _keep_failed_attempt(run: RunConfig, usage: UsageMeter) -> None:
+    """Leave what a task attempt that raised had spent where the run's `Ledger` finds it.
+
+    Its usage never comes back with a result, yet its answered calls were paid for (and
+    cached: the retried attempt counts them again as cache hits, which is why hits are
+    not kept here).
+    """
+    spent = {role: {**counts, "cache_hits": 0} for role, counts in usage.snapshot().items()
+             if counts["calls"] or counts["retries"] or counts["repairs"] or counts["failures"]}
+    if spent:
+        folder = _failed_attempts_dir(run.workspace, run.run_token)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / f"{secrets.token_hex(8)}.json", json.dumps(spent))
 
 
 def local_context(run: RunConfig, corpus: Corpus | None = None) -> StageContext:
@@ -130,6 +157,7 @@ class Ledger:
 
     def __init__(self, run: RunConfig) -> None:
         self.run_token = run.run_token
+        self.workspace = run.workspace
         self.max_calls = run.spec.budget.max_llm_calls
         self.logical = 0
         self.usage = UsageMeter()
@@ -143,3 +171,13 @@ class Ledger:
     def left(self) -> int:
         """Calls the plan may still spend."""
         return max(self.max_calls - self.logical, 0)
+
+    def spent(self) -> dict[str, dict[str, Any]]:
+        """What this run's tasks sent, per role, failed task attempts included (a retried task's
+        first attempt returned no usage but was paid for): the figures for the summary and manifest."""
+        total = UsageMeter()
+        total.merge(self.usage.snapshot())
+        folder = _failed_attempts_dir(self.workspace, self.run_token)
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            total.merge(json.loads(path.read_text()))
+        return total.snapshot()

@@ -149,7 +149,7 @@ async def suite_run(run: RunConfig, new_version: bool = False, skip_bad_seeds: b
             outcome.published + outcome.rejected, failures=outcome.failures)
     # With `solvers:`: the panel's figures on the release, before publishing, for its card.
     pending = await evaluate_release(run, outcome, ledger, refresh, release_spec)
-    usage, models = ledger.usage.snapshot(), run.models()
+    usage, models = ledger.spent(), run.models()
     published = held_back = None
     # Under review the run publishes after queueing, with the workspace store (`run_suite`).
     if refresh is not None and release_spec is not None:

@@ -1,6 +1,8 @@
-"""The spec's retry policy (issue 12): a task that raises is retried by Prefect, and the retry
-repeats no call that had been answered. The fault is real: the fake server answers the judge's
-first calls with HTTP 503 until the endpoint's circuit breaker opens and the verify task raises.
+"""The spec's retry policy (issue 12): a task that raises is retried by Prefect, the retry
+repeats no call that had been answered, and the run's usage still counts every call the
+failed attempt sent. The fault is real: after a few answered judge calls the fake server
+answers the judge with HTTP 503 until the endpoint's circuit breaker opens and the verify
+task raises.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ pytestmark = pytest.mark.usefixtures("prefect_local_api")
 
 JUDGE = "\n\nReference answer:\n"
 BREAKER_AFTER = 8  # build_clients' default: this many calls in a row failing the same way open the breaker
+ANSWERED_FIRST = 3  # judge calls the failed attempt gets answered before the faults start
+ITEMS = 20  # the first round's candidates: one verify task holds the answered calls and all the faults
 
 
 def _spec(tmp_path: Path, fake_llm: Any, retries: int) -> Any:
     endpoint = {"base_url": fake_llm.base_url, "model": "fake-model", "timeout_s": 3}
     # One call at a time and no client-level retries: the first 8 judge calls are the 8 failures in a row.
-    return make_spec(tmp_path, fake_llm, target_items=10, canaries={"enabled": False},
+    return make_spec(tmp_path, fake_llm, target_items=ITEMS, canaries={"enabled": False},
                      budget={"max_llm_calls": 200, "max_rounds": 3},
                      llm={"generator": endpoint, "judge": endpoint, "concurrency": 1, "max_retries": 0},
                      execution={"retries": retries, "retry_delay_s": 0.2})
@@ -40,11 +44,11 @@ def _bodies(fake_llm: Any) -> list[tuple[bool, str]]:
 
 def test_a_task_that_raises_is_retried_and_repeats_no_answered_call(tmp_path: Path, fake_llm: Any) -> None:
     spec = _spec(tmp_path, fake_llm, retries=1)
-    fake_llm.add_rule(match=JUDGE, status=503, times=BREAKER_AFTER)
+    fake_llm.add_rule(match=JUDGE, status=503, times=BREAKER_AFTER, after=ANSWERED_FIRST)
     report = run_suite(spec, workspace=tmp_path / "ws")
 
     assert report.publish is not None and report.publish.status == "published"
-    assert len(report.outcome.published) == 10
+    assert len(report.outcome.published) == ITEMS
     assert not [it for it in report.outcome.rejected if (it.failed_verdict.reason or "").startswith("judge_error")]
     stats = fake_llm.stats()
     assert stats["by_status"].get("503") == BREAKER_AFTER  # the breaker opened: the attempt raised
@@ -58,6 +62,13 @@ def test_a_task_that_raises_is_retried_and_repeats_no_answered_call(tmp_path: Pa
     repeats = Counter(judged)
     assert sorted(repeats.values(), reverse=True)[:BREAKER_AFTER + 1] == [2] * BREAKER_AFTER + [1]
     assert len(judged) == len(repeats) + BREAKER_AFTER
+    # The failed attempt returned no usage, yet its answered calls were paid for: the run counts
+    # every answered request once (the retry got those answers from the cache).
+    sent = {role: counts["calls"] for role, counts in report.usage.items()}
+    assert sum(sent.values()) == stats["by_status"]["200"], (report.usage, stats["by_status"])
+    assert sent["judge"] == len(repeats), report.usage
+    assert report.usage["judge"]["cache_hits"] >= ANSWERED_FIRST, report.usage
+    assert sum(report.usage["judge"]["failures"].values()) >= BREAKER_AFTER, report.usage
 
 
 def test_without_retries_the_same_fault_fails_the_run_and_publishes_nothing(tmp_path: Path, fake_llm: Any) -> None:

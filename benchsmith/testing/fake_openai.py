@@ -49,6 +49,7 @@ A rule (first match wins; ``times`` limits how often it applies, default forever
      "raw": "{broken",                   # or answer with this exact content
      "status": 429, "retry_after": 1,    # or fail with this HTTP status (and Retry-After)
      "hang_s": 30,                       # first wait this long (then do the rest)
+     "after": 3,                         # apply only from the 4th matching request on
      "times": 2}
 """
 
@@ -72,7 +73,7 @@ from typing import Any, Self
 import httpx
 
 MODEL_ID = "fake-model"
-_RULE_KEYS = {"match", "response", "raw", "status", "retry_after", "hang_s", "times", "message"}
+_RULE_KEYS = {"match", "response", "raw", "status", "retry_after", "hang_s", "times", "after", "message"}
 FAULT_KINDS = ("429", "500", "hang", "invalid_json")
 """The kinds of random fault `fault_rates` may name, in the order a draw maps onto them."""
 _SETTINGS = {"latency_s", "latency_jitter", "reject_json_schema", "fault_rates", "seed", "hang_s", "retry_after_ms"}
@@ -371,6 +372,8 @@ def _check_rule(rule: Any) -> str | None:
         return "'response' must be a JSON object"
     if "raw" in rule and not isinstance(rule["raw"], str):
         return "'raw' must be a string"
+    if "after" in rule and (not isinstance(rule["after"], int) or rule["after"] < 0):
+        return "'after' must be a whole number >= 0"
     return None
 
 
@@ -414,6 +417,9 @@ def build_app() -> Any:
             last_user = _last_user_text(messages)
             for r in state.rules:
                 if r["times_left"] != 0 and (r.get("match") is None or r["match"] in last_user):
+                    if r["skip_left"] > 0:  # `after`: let this many matching requests through first
+                        r["skip_left"] -= 1
+                        continue
                     rule = r
                     r["times_left"] -= 1
                     r["hits"] += 1
@@ -484,7 +490,8 @@ def build_app() -> Any:
                 return JSONResponse({"error": problem}, status_code=400)
         for rule in rules:
             times = rule.get("times")
-            state.rules.append({**rule, "times_left": -1 if times is None else int(times), "hits": 0})
+            state.rules.append({**rule, "times_left": -1 if times is None else int(times),
+                                "skip_left": int(rule.get("after", 0)), "hits": 0})
         return JSONResponse({"ok": True, "rules": len(state.rules)})
 
     async def reset(request: Request) -> Response:
