@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,28 +13,30 @@ import pytest
 from benchsmith.sqlite_wal import use_wal
 
 
-def _writer_holding_the_lock(path: Path) -> sqlite3.Connection:
+@pytest.fixture
+def locked(tmp_path: Path) -> Iterator[tuple[sqlite3.Connection, sqlite3.Connection]]:
+    """(a connection holding the write lock of a new database, another connection to it)."""
+    path = tmp_path / "new.db"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
-    return holder
-
-
-def test_the_plain_pragma_fails_at_once_despite_a_busy_timeout(tmp_path: Path) -> None:
-    # Why use_wal exists: the switch is a read-to-write upgrade, which SQLite's busy handler skips.
-    path = tmp_path / "new.db"
-    holder = _writer_holding_the_lock(path)
     other = sqlite3.connect(path, timeout=5)
+    yield holder, other
+    if holder.in_transaction:
+        holder.rollback()
+
+
+def test_the_plain_pragma_fails_at_once_despite_a_busy_timeout(
+        locked: tuple[sqlite3.Connection, sqlite3.Connection]) -> None:
+    # Why use_wal exists: the switch is a read-to-write upgrade, which SQLite's busy handler skips.
+    _, other = locked
     started = time.monotonic()
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         other.execute("PRAGMA journal_mode=WAL")
     assert time.monotonic() - started < 1
-    holder.rollback()
 
 
-def test_use_wal_waits_for_the_writer_and_switches(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    holder = _writer_holding_the_lock(path)
-    other = sqlite3.connect(path, timeout=5)
+def test_use_wal_waits_for_the_writer_and_switches(locked: tuple[sqlite3.Connection, sqlite3.Connection]) -> None:
+    holder, other = locked
     release = threading.Timer(0.3, holder.rollback)
     release.start()
     started = time.monotonic()
@@ -43,12 +46,9 @@ def test_use_wal_waits_for_the_writer_and_switches(tmp_path: Path) -> None:
     release.join()
 
 
-def test_use_wal_gives_up_after_its_timeout(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    holder = _writer_holding_the_lock(path)
-    other = sqlite3.connect(path, timeout=5)
+def test_use_wal_gives_up_after_its_timeout(locked: tuple[sqlite3.Connection, sqlite3.Connection]) -> None:
+    _, other = locked
     started = time.monotonic()
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         use_wal(other, timeout_s=0.5)
     assert 0.3 <= time.monotonic() - started < 2
-    holder.rollback()
