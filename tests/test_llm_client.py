@@ -454,6 +454,31 @@ def test_cache_key_depends_on_every_input() -> None:
     assert cache_key(**{**base, "base_url": "http://h/v1/"}) == cache_key(**base)  # type: ignore[arg-type]
 
 
+def test_an_answer_is_stored_even_if_its_caller_is_cancelled_during_the_write(tmp_path: Path) -> None:
+    # A task that fails on one item cancels its other items; one of them may have its answer
+    # and be waiting for the cache writer. The answer must still be stored (the retry reuses it).
+    import threading
+
+    from benchsmith.llm.cache import _writer_pool
+
+    cache, key = ResponseCache(tmp_path), _key("cancelled")
+    busy = threading.Event()
+    blocker = _writer_pool().submit(busy.wait, 10)  # the writer is busy: the put waits in its queue
+
+    async def main() -> None:
+        writing = asyncio.create_task(cache.aput(key, {"answer": "kept"}))
+        await asyncio.sleep(0.05)
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+
+    asyncio.run(main())
+    busy.set()
+    blocker.result(timeout=10)
+    _writer_pool().submit(lambda: None).result(timeout=10)  # everything queued before it has run
+    assert cache.get(key) == {"answer": "kept"}
+
+
 def test_cache_put_is_atomic_and_damage_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = ResponseCache(tmp_path)
     key = _key("q")

@@ -94,8 +94,13 @@ class ResponseCache:
             atomic_write(path, data)
 
     async def aput(self, key: str, result: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
-        """`put`, done in the cache-writer thread; returns once the entry is in place."""
-        await asyncio.get_running_loop().run_in_executor(_writer_pool(), self.put, key, result, meta)
+        """`put`, done in the cache-writer thread; returns once the entry is in place.
+
+        The write is shielded: a caller cancelled while it waits (its task failed on another
+        item) still gets the answer stored, so the task's retry reuses it instead of paying again.
+        """
+        write = asyncio.get_running_loop().run_in_executor(_writer_pool(), self.put, key, result, meta)
+        await asyncio.shield(write)
 
     def __contains__(self, key: str) -> bool:
         return os.path.exists(self._path(key))
