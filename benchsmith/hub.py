@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,14 @@ class HubCommit:
         """The repository paths the commit deletes."""
         return [op.path_in_repo for op in self.deletions]
 
+    def replacing(self, existing: Iterable[str]) -> HubCommit:
+        """This commit, also deleting the files of `existing` (what `main` holds now) it does not write."""
+        from huggingface_hub import CommitOperationDelete
+
+        stale = sorted(set(existing) - set(self.paths) - _HUB_FILES)
+        return replace(self, deletions=[CommitOperationDelete(path_in_repo=rel, is_folder=False)
+                                                    for rel in stale])
+
 
 @dataclass(frozen=True)
 class HubPush:
@@ -60,14 +68,12 @@ class HubPush:
 _HUB_FILES = frozenset({".gitattributes"})
 
 
-def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | None = None,
-               existing: Iterable[str] = ()) -> HubCommit:
+def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | None = None) -> HubCommit:
     """The commit that pushes the version in `version_dir`: every file its manifest lists, then the manifest.
 
-    `existing` is what the repository's `main` holds now; those of its files the version does
-    not have are deleted in the same commit.
+    It deletes nothing until `HubCommit.replacing` is given what the repository holds.
     """
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    from huggingface_hub import CommitOperationAdd
 
     manifest = manifest if manifest is not None else read_manifest(version_dir)
     if manifest is None:
@@ -79,11 +85,9 @@ def hub_commit(version_dir: Path, hub: HubSpec, manifest: Mapping[str, Any] | No
                            f"{', '.join(missing) or 'none listed'} (`benchsmith verify` says more)")
     ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=version_dir / rel)
            for rel in [*listed, "manifest.json"]]
-    stale = sorted(set(existing) - {op.path_in_repo for op in ops} - _HUB_FILES)
     version = str(manifest.get("version") or version_dir.name)
     suite = str(manifest.get("suite") or version_dir.parent.name)
-    return HubCommit(repo_id=hub.repo_id, tag=version, message=f"{suite} {version} (benchsmith)", operations=ops,
-                     deletions=[CommitOperationDelete(path_in_repo=rel, is_folder=False) for rel in stale])
+    return HubCommit(repo_id=hub.repo_id, tag=version, message=f"{suite} {version} (benchsmith)", operations=ops)
 
 
 def hub_token(hub: HubSpec, env: Mapping[str, str] | None = None) -> str | None:
@@ -122,7 +126,7 @@ def push_version(version_dir: Path, hub: HubSpec, *, env: Mapping[str, str] | No
     if token is None:
         return HubPush("skipped", f"publish.hub: ${hub.token_env} is not set; {version_dir.name} was not pushed to "
                                   f"{hub.repo_id}")
-    hub_commit(version_dir, hub)  # a version that cannot be pushed fails here, before any request
+    commit = hub_commit(version_dir, hub)  # a version that cannot be pushed fails here, before any request
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=hub.endpoint, token=token, library_name="benchsmith")
@@ -131,7 +135,7 @@ def push_version(version_dir: Path, hub: HubSpec, *, env: Mapping[str, str] | No
         with _online():
             api.create_repo(hub.repo_id, repo_type="dataset", private=hub.private, exist_ok=True)
             existing = api.list_repo_files(hub.repo_id, repo_type="dataset")
-            commit = hub_commit(version_dir, hub, existing=existing)
+            commit = commit.replacing(existing)
             info = api.create_commit(hub.repo_id, [*commit.deletions, *commit.operations],
                                      commit_message=commit.message, repo_type="dataset")
             api.create_tag(hub.repo_id, tag=commit.tag, revision=getattr(info, "oid", None), repo_type="dataset",

@@ -39,9 +39,7 @@ def test_use_wal_waits_for_the_writer_and_switches(locked: tuple[sqlite3.Connect
     holder, other = locked
     release = threading.Timer(0.3, holder.rollback)
     release.start()
-    started = time.monotonic()
-    use_wal(other, timeout_s=10)
-    assert time.monotonic() - started >= 0.25
+    use_wal(other, timeout_s=10)  # the plain pragma would raise here (test above)
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     release.join()
 

@@ -14,9 +14,11 @@ This is on the hot path of every LLM call. Measured against the fake server at
 concurrency 64, a miss costs one failed open (~20 µs) and a put one file creation
 (0.1 ms alone, 0.4–0.5 ms inside a run with Prefect's threads). `LLMClient` stores with
 `aput`, which does the put in one writer thread per process and returns when the entry
-is in place: the answer is as durable as with `put`, and the run's event loop keeps
-serving the other calls' answers meanwhile (at 200 ms latency and 64 in flight, a put
-on the loop cost about 6% of the calls/s, `bench/end_to_end.py`).
+is in place, so the run's event loop keeps serving the other calls' answers meanwhile (at
+200 ms latency and 64 in flight, a put on the loop cost about 6% of the calls/s,
+`bench/end_to_end.py`). The write is shielded from its caller's cancellation, so an
+answer that arrived is stored even when its task fails on another item; only a killed
+process loses the answers still queued for the writer (at most one per in-flight slot).
 """
 
 from __future__ import annotations
